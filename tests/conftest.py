@@ -1,0 +1,126 @@
+"""Shared fixtures: the real local endpoint (moto's server + localaws patches) and playbook runs.
+
+Every test that touches AWS talks HTTP to a child process started once per
+session; state is reset before each test. Playbooks run as real
+``ansible-playbook`` processes with the repository's inventory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from localaws import LocalAWS  # noqa: E402
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def endpoint_server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("localaws") / "server.log"
+    with LocalAWS(log_path=log) as aws:
+        yield aws
+
+
+@pytest.fixture
+def endpoint(endpoint_server):
+    """The local endpoint, empty: every backend reset and the call log cleared."""
+    endpoint_server.reset()
+    return endpoint_server
+
+
+@pytest.fixture
+def aws_env(endpoint):
+    """Environment for a child process (ansible-playbook, boto3) to reach the endpoint."""
+    env = dict(os.environ)
+    env.update(endpoint.environment(REGION))
+    return env
+
+
+@pytest.fixture
+def boto(endpoint):
+    """boto3 clients bound to the endpoint: ``boto("ec2").describe_vpcs()``."""
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+                            aws_session_token="testing", region_name=REGION)
+
+    def client(service: str):
+        return session.client(service, endpoint_url=endpoint.url)
+
+    return client
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stats: dict
+    plays: list
+    stdout: str
+    stderr: str
+    calls: list = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(h.get("changed", 0) for h in self.stats.values())
+
+    @property
+    def failed(self) -> bool:
+        return self.rc != 0
+
+    @property
+    def writes(self) -> list:
+        return [c for c in self.calls if c["kind"] == "write"]
+
+    def failure_messages(self) -> list[str]:
+        messages = []
+        for play in self.plays:
+            for task in play.get("tasks", []):
+                for result in task.get("hosts", {}).values():
+                    if result.get("failed"):
+                        messages.append(f"{task['task']['name']}: {result.get('msg')}")
+        return messages
+
+    def task_results(self, name: str) -> list[dict]:
+        return [r for play in self.plays for task in play.get("tasks", [])
+                if task["task"]["name"] == name for r in task.get("hosts", {}).values()]
+
+
+@pytest.fixture
+def run_playbook(endpoint, aws_env):
+    """Run a playbook against the endpoint; returns a :class:`PlaybookRun`.
+
+    The call log is cleared before the run, so ``run.calls`` holds the AWS
+    calls this run made (``run.writes`` the non-read ones).
+    """
+
+    def run(playbook: str, extra_vars: dict | None = None, check: bool = False, diff: bool = False,
+            inventory: str = "inventories/local", args: tuple = ()) -> PlaybookRun:
+        cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, playbook]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        cmd += list(args)
+        env = dict(aws_env, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                   ANSIBLE_JSON_INDENT="0", ANSIBLE_DEPRECATION_WARNINGS="false")
+        endpoint.clear_calls()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        try:
+            data = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            data = {"stats": {}, "plays": []}
+        return PlaybookRun(proc.returncode, data.get("stats", {}), data.get("plays", []), proc.stdout,
+                           proc.stderr, endpoint.calls())
+
+    return run
