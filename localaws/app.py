@@ -8,6 +8,11 @@ import threading
 import urllib.parse
 from typing import Any, Callable, Iterable
 
+# Control endpoints that patches register (``localaws.patches._shared.control_route``):
+# path -> handler(method, query, json_body) -> (status, json). Served before recording,
+# so they never show in the call log.
+CONTROL_ROUTES: dict[str, Callable[[str, dict, dict], tuple[int, Any]]] = {}
+
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Head", "Search", "Lookup", "Check")
 
 
@@ -37,6 +42,8 @@ class CallRecorder:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/_localaws/calls":
             return self._serve_calls(method, start_response)
+        if path in CONTROL_ROUTES:
+            return self._serve_control(CONTROL_ROUTES[path], environ, method, start_response)
         if path.startswith("/moto-api/reset") and method == "POST":
             self.on_reset()
             with self.lock:
@@ -83,6 +90,22 @@ class CallRecorder:
                 self.calls.clear()
             body = json.dumps(self.calls).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def _serve_control(handler: Callable[[str, dict, dict], tuple[int, Any]], environ: dict[str, Any],
+                       method: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).items()}
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+            status, result = handler(method, query, data if isinstance(data, dict) else {"value": data})
+        except (ValueError, KeyError, TypeError) as exc:
+            status, result = 400, {"message": str(exc)}
+        body = json.dumps(result, default=str).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "")
+        start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
 

@@ -1,0 +1,221 @@
+"""ECS: what AWS does for CODE_DEPLOY services and clusters that moto does not.
+
+* CreateService with ``deploymentController.type = CODE_DEPLOY`` gets the PRIMARY
+  task set AWS creates for it (task definition, load balancers, network
+  configuration and launch type of the service, scale 100 %), and no ECS
+  ``deployments`` entry (AWS reports ``taskSets`` for such services).
+* UpdateService on a CODE_DEPLOY service refuses what only CodeDeploy may
+  change, with AWS's ``InvalidParameterException``: a task definition, a forced
+  new deployment, network configuration, platform version or load balancers.
+  Empty values (``taskDefinition=""``, ``loadBalancers=[]``, as
+  community.aws.ecs_service sends them) are ignored, as AWS ignores them.
+* CreateTaskSet / UpdateTaskSet / DeleteTaskSet / UpdateServicePrimaryTaskSet
+  through the API are refused unless the service uses the EXTERNAL controller
+  (AWS: task sets of CODE_DEPLOY services are CodeDeploy's). The CodeDeploy
+  emulation calls the backend directly (:func:`create_task_set`,
+  :func:`delete_task_set`, :func:`make_primary`).
+* CreateCluster without capacity providers reports ``capacityProviders: []`` and
+  ``defaultCapacityProviderStrategy: []`` as AWS does (moto omitted both, so
+  community.aws.ecs_cluster failed with a KeyError when the cluster existed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core.utils import utcnow
+
+from localaws.patches._shared import AwsError, serialise_calls
+
+CODE_DEPLOY_MESSAGE = ("Unable to update {what} on services with a CODE_DEPLOY deployment controller. "
+                       "Use AWS CodeDeploy to trigger a new deployment.")
+TASK_SET_MESSAGE = ("Amazon ECS only supports task set management on services configured to use external "
+                    "deployment controllers.")
+
+
+def invalid_parameter(message: str) -> AwsError:
+    return AwsError("InvalidParameterException", message)
+
+
+def _controller(service: Any) -> str:
+    return (getattr(service, "deployment_controller", None) or {}).get("type", "ECS")
+
+
+def _init_task_set(task_set: Any, desired: int, status: str) -> None:
+    count = round(desired * float(task_set.scale.get("value", 100.0)) / 100.0)
+    task_set.status = status
+    task_set.computed_desired_count = count
+    task_set.running_count = count
+    task_set.pending_count = 0
+    task_set.started_by = "CodeDeploy"
+    task_set.stability_status = "STEADY_STATE"
+    task_set.stabilityStatus = "STEADY_STATE"
+
+
+def create_task_set(backend: Any, service: Any, task_definition: str, load_balancers: list[dict],
+                    network_configuration: dict | None, platform_version: str | None,
+                    external_id: str, status: str = "ACTIVE") -> Any:
+    """A task set on ``service`` as CodeDeploy creates it (no tasks are run)."""
+    task_set = backend.create_task_set(
+        service.arn, service.cluster_name, task_definition,
+        external_id=external_id,
+        network_configuration=network_configuration or None,
+        load_balancers=load_balancers,
+        launch_type=service.launch_type,
+        platform_version=platform_version or service.platform_version,
+        scale=None,
+    )
+    task_set.scale = {"value": 100.0, "unit": "PERCENT"}
+    _init_task_set(task_set, service.desired_count, status)
+    try:
+        register_targets(service, task_set)
+    except Exception:  # noqa: BLE001 - targets are a courtesy; never fail the task set for them
+        task_set.localaws_targets = []
+    return task_set
+
+
+def _elbv2_backend(service: Any) -> Any:
+    from moto.elbv2.models import elbv2_backends
+
+    return elbv2_backends[service._account_id][service.region_name]
+
+
+def register_targets(service: Any, task_set: Any) -> None:
+    """Register one IP target per task of the task set in its target groups of type ``ip``
+    (what ECS does for awsvpc tasks), so DescribeTargetHealth has something to report."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.utils import random_private_ip
+
+    elbv2 = _elbv2_backend(service)
+    subnets = (((task_set.network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or [])
+    cidr = None
+    if subnets:
+        try:
+            cidr = ec2_backends[service._account_id][service.region_name].get_subnet(subnets[0]).cidr_block
+        except Exception:  # noqa: BLE001 - the subnet is the caller's business; any address will do
+            cidr = None
+    targets = []
+    for lb in task_set.load_balancers or []:
+        target_group = elbv2.target_groups.get(lb.get("targetGroupArn"))
+        if target_group is None or target_group.target_type != "ip":
+            continue
+        for _ in range(task_set.computed_desired_count):
+            ip = random_private_ip(cidr)
+            targets.append((target_group, {"Id": ip, "Port": lb.get("containerPort") or target_group.port}))
+    for target_group, target in targets:
+        target_group.register([target])
+    task_set.localaws_targets = targets
+
+
+def deregister_targets(task_set: Any) -> None:
+    for target_group, target in getattr(task_set, "localaws_targets", []):
+        target_group.targets.pop(target["Id"], None)
+    task_set.localaws_targets = []
+
+
+def delete_task_set(service: Any, task_set: Any) -> None:
+    if task_set in service.task_sets:
+        service.task_sets.remove(task_set)
+    deregister_targets(task_set)
+    task_set.status = "DRAINING"
+
+
+def make_primary(service: Any, task_set: Any) -> None:
+    """UpdateServicePrimaryTaskSet: the service now reports this task set's definition and LBs."""
+    for other in service.task_sets:
+        other.status = "PRIMARY" if other is task_set else "ACTIVE"
+        other.updatedAt = utcnow()
+    service.task_definition = task_set.task_definition
+    service.load_balancers = task_set.load_balancers
+
+
+def primary_task_set(service: Any) -> Any | None:
+    for task_set in service.task_sets:
+        if task_set.status == "PRIMARY":
+            return task_set
+    return None
+
+
+def apply() -> None:
+    from moto.ecs.models import Cluster, EC2ContainerServiceBackend
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    if getattr(EC2ContainerServiceBackend, "_localaws_ecs", False):
+        return
+    EC2ContainerServiceBackend._localaws_ecs = True
+    serialise_calls(EC2ContainerServiceResponse)
+
+    # -- clusters: capacity providers default to [] --------------------------------------------
+    original_cluster_init = Cluster.__init__
+
+    def cluster_init(self, *args, **kwargs):
+        original_cluster_init(self, *args, **kwargs)
+        if self.capacity_providers is None:
+            self.capacity_providers = []
+        if self.default_capacity_provider_strategy is None:
+            self.default_capacity_provider_strategy = []
+
+    Cluster.__init__ = cluster_init
+
+    # -- CreateService: the PRIMARY task set of a CODE_DEPLOY service ---------------------------
+    original_create_service = EC2ContainerServiceBackend.create_service
+
+    def create_service(self, cluster_str, service_name, desired_count, task_definition_str=None,
+                       load_balancers=None, *args, **kwargs):
+        service = original_create_service(self, cluster_str, service_name, desired_count, task_definition_str,
+                                          load_balancers, *args, **kwargs)
+        if _controller(service) == "CODE_DEPLOY" and service.task_definition and not service.task_sets:
+            create_task_set(self, service, service.task_definition, list(service.load_balancers or []),
+                            kwargs.get("network_configuration") or service.network_configuration or None,
+                            kwargs.get("platform_version"), external_id="", status="PRIMARY")
+            service.deployments = []
+        return service
+
+    EC2ContainerServiceBackend.create_service = create_service
+
+    # -- UpdateService: what only CodeDeploy may change -----------------------------------------
+    original_update_service = EC2ContainerServiceBackend.update_service
+
+    def update_service(self, service_properties: dict[str, Any]):
+        cluster = service_properties.get("cluster", "default")
+        name = (service_properties.get("service") or "").split("/")[-1]
+        service = self._get_service(cluster, name)
+        if _controller(service) == "CODE_DEPLOY":
+            if service_properties.get("task_definition"):
+                raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="task definition"))
+            if service_properties.get("force_new_deployment"):
+                raise invalid_parameter("Unable to force a new deployment on services with a CODE_DEPLOY "
+                                        "deployment controller. Use AWS CodeDeploy to trigger a new deployment.")
+            if service_properties.get("network_configuration"):
+                raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="network parameters"))
+            if service_properties.get("platform_version"):
+                raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="platform version"))
+            if service_properties.get("load_balancers"):
+                raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="load balancers"))
+            for key in ("task_definition", "force_new_deployment", "network_configuration", "platform_version",
+                        "load_balancers"):
+                service_properties.pop(key, None)
+        updated = original_update_service(self, service_properties)
+        if _controller(updated) == "CODE_DEPLOY":
+            for task_set in updated.task_sets:
+                _init_task_set(task_set, updated.desired_count, task_set.status)
+        return updated
+
+    EC2ContainerServiceBackend.update_service = update_service
+
+    # -- task-set API calls: EXTERNAL services only ---------------------------------------------
+    def require_external(handler_name: str):
+        original = getattr(EC2ContainerServiceResponse, handler_name)
+
+        def handler(self):
+            cluster = self._get_param("cluster", "default")
+            service_name = (self._get_param("service") or "").split("/")[-1]
+            service = self.ecs_backend._get_service(cluster, service_name)
+            if _controller(service) != "EXTERNAL":
+                raise invalid_parameter(TASK_SET_MESSAGE)
+            return original(self)
+
+        setattr(EC2ContainerServiceResponse, handler_name, handler)
+
+    for name in ("create_task_set", "update_task_set", "delete_task_set", "update_service_primary_task_set"):
+        require_external(name)
