@@ -1,0 +1,132 @@
+"""Configuration, read from the environment only and validated at startup."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+COLOURS = ("blue", "green")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
+_COMMIT_RE = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+class ConfigError(ValueError):
+    """Raised with every problem found in the environment, one per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    port: int = 8000
+    version: str = "0.0.0-dev"
+    commit: str = "unknown"
+    colour: str = "blue"
+    log_level: str = "INFO"
+    threads: int = 8
+    drain_seconds: float = 5.0
+    graceful_timeout: float = 20.0  # whole seconds used by gunicorn
+    max_body_bytes: int = 16384
+    max_items: int = 10000
+    test_endpoints: bool = False
+
+
+def _int(env, name, default, lo, hi, problems):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip(), 10)
+    except ValueError:
+        problems.append(f"{name}={raw!r} is not an integer")
+        return default
+    if not lo <= value <= hi:
+        problems.append(f"{name}={value} must be between {lo} and {hi}")
+    return value
+
+
+def _float(env, name, default, lo, hi, problems):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        problems.append(f"{name}={raw!r} is not a number")
+        return default
+    if not lo <= value <= hi:
+        problems.append(f"{name}={value} must be between {lo} and {hi}")
+    return value
+
+
+def _bool(env, name, default, problems):
+    raw = env.get(name)
+    if raw is None:
+        return default
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    problems.append(f"{name}={raw!r} must be one of true/false/1/0")
+    return default
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Build a Config from an environment mapping (default: os.environ).
+
+    Raises ConfigError listing *all* problems, so one restart fixes them all.
+    """
+    env = os.environ if env is None else env
+    problems: list[str] = []
+
+    version = env.get("APP_VERSION", Config.version).strip()
+    if not _VERSION_RE.match(version):
+        problems.append(
+            f"APP_VERSION={version!r} must be 1-64 chars of [0-9A-Za-z._+-]"
+        )
+    commit = env.get("APP_COMMIT", Config.commit).strip()
+    if not _COMMIT_RE.match(commit):
+        problems.append(f"APP_COMMIT={commit!r} must be 1-64 chars of [0-9A-Za-z._-]")
+    colour = env.get("APP_COLOUR", Config.colour).strip().lower()
+    if colour not in COLOURS:
+        problems.append(f"APP_COLOUR={colour!r} must be one of: {', '.join(COLOURS)}")
+    log_level = env.get("LOG_LEVEL", Config.log_level).strip().upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(
+            f"LOG_LEVEL={log_level!r} must be one of: {', '.join(LOG_LEVELS)}"
+        )
+
+    cfg = Config(
+        port=_int(env, "PORT", Config.port, 1, 65535, problems),
+        version=version,
+        commit=commit,
+        colour=colour,
+        log_level=log_level,
+        threads=_int(env, "THREADS", Config.threads, 1, 64, problems),
+        drain_seconds=_float(
+            env, "DRAIN_SECONDS", Config.drain_seconds, 0, 300, problems
+        ),
+        graceful_timeout=_float(
+            env, "GRACEFUL_TIMEOUT", Config.graceful_timeout, 1, 600, problems
+        ),
+        max_body_bytes=_int(
+            env, "MAX_BODY_BYTES", Config.max_body_bytes, 256, 1048576, problems
+        ),
+        max_items=_int(env, "MAX_ITEMS", Config.max_items, 1, 1000000, problems),
+        test_endpoints=_bool(
+            env, "APP_TEST_ENDPOINTS", Config.test_endpoints, problems
+        ),
+    )
+    if problems:
+        raise ConfigError(problems)
+    return cfg
