@@ -1,0 +1,98 @@
+# seed.fargate — every habit has a target, so nobody has to remember flags.
+#
+#   make demo    set everything up, deploy the whole stack to the local endpoint
+#                and perform a blue/green release (the README's first command)
+#   make test    every test: lint, sanity, unit, integration, molecule, services
+#   make bench   benchmarks (ratios against baselines measured in the same run)
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export LOCALAWS_STATE_DIR ?= $(CURDIR)/.localaws/demo
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+PYTEST_WORKERS ?= 2
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+# --- setup ---------------------------------------------------------------------
+$(STAMP): requirements/dev.txt requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+.collections/ansible_collections/seed/fargate:
+	mkdir -p .collections/ansible_collections/seed
+	ln -sfn ../../.. .collections/ansible_collections/seed/fargate
+
+setup: $(STAMP) .collections/ansible_collections/seed/fargate  ## virtualenv with pinned dependencies; link the collection
+
+system-deps: setup  ## Debian packages and npm modules the service/image/browser tests need (root)
+	services/scripts/install-deps.sh
+
+# --- the main job ----------------------------------------------------------------
+up: setup  ## start the local AWS endpoint (moto + localaws patches)
+	$(BIN)/python -m localaws start
+
+down:  ## stop the local AWS endpoint
+	$(BIN)/python -m localaws stop
+
+demo: up  ## deploy the whole stack to the local endpoint, then a blue/green release
+	eval "$$($(BIN)/python -m localaws env)"
+	$(BIN)/ansible-playbook playbooks/site.yml
+	$(BIN)/ansible-playbook playbooks/deploy.yml -e deploy_image_tag=v2
+
+destroy: up  ## remove the whole stack from the local endpoint
+	eval "$$($(BIN)/python -m localaws env)"
+	$(BIN)/ansible-playbook playbooks/destroy.yml
+
+# --- checks ------------------------------------------------------------------------
+lint: setup  ## ansible-lint (production profile), yamllint, ruff
+	$(BIN)/ansible-lint --profile production --offline
+	$(BIN)/yamllint -s .
+	$(BIN)/ruff check .
+
+sanity: setup  ## ansible-test sanity on a copy of the committed tree
+	mkdir -p ~/.ansible/test/cache
+	test -f ~/.ansible/test/cache/get_pip_24_2.py || cp tools/ansible_test_get_pip.py ~/.ansible/test/cache/get_pip_24_2.py
+	rm -rf build/ansible_collections && mkdir -p build/ansible_collections/seed/fargate
+	git ls-files -z | xargs -0 cp --parents -t build/ansible_collections/seed/fargate
+	cd build/ansible_collections/seed/fargate && git init -q . && git add -A
+	cd build/ansible_collections/seed/fargate && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --python 3.11 --requirements 2>&1 \
+	  | grep -v -e '^WARNING: Location' -e '^Collecting' -e '^  Downloading' -e '^Processing' -e '━'
+
+build: setup  ## build the collection tarball and install it into a clean collections path
+	rm -rf build/dist build/install && mkdir -p build/dist build/install
+	$(BIN)/ansible-galaxy collection build --output-path build/dist .
+	$(BIN)/ansible-galaxy collection install --no-deps -p build/install build/dist/seed-fargate-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=build/install $(BIN)/ansible-doc -l seed.fargate
+
+unit: setup  ## unit tests
+	$(BIN)/pytest tests/unit -q
+
+integration: setup  ## playbook and module tests against the real local endpoint
+	$(BIN)/pytest tests/localaws tests/integration -q -n $(PYTEST_WORKERS)
+
+molecule: setup  ## molecule scenarios against the local endpoint
+	$(BIN)/molecule test --all
+
+services: setup  ## API/web through real gunicorn, nginx, Chromium; real image builds
+	$(BIN)/pytest tests/services -q
+
+test: system-deps lint sanity build unit integration molecule services  ## every test (installs what it needs)
+
+bench: setup  ## benchmarks: converge vs boto3 floor; API vs Express
+	$(BIN)/python bench/converge/run.py
+	bench/services/run.sh
+
+clean:  ## remove build output and endpoint state
+	rm -rf build .localaws .pytest_cache
+
+.PHONY: help setup system-deps up down demo destroy lint sanity build unit integration molecule services test bench clean
