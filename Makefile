@@ -65,14 +65,19 @@ sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	rm -rf build/ansible_collections && mkdir -p build/ansible_collections/seed/fargate
 	git ls-files -z | xargs -0 cp --parents -t build/ansible_collections/seed/fargate
 	cd build/ansible_collections/seed/fargate && git init -q . && git add -A
-	cd build/ansible_collections/seed/fargate && PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --python 3.11 --requirements 2>&1 \
+	PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --python 3.11 --requirements 2>&1 \
 	  | grep -v -e '^WARNING: Location' -e '^Collecting' -e '^  Downloading' -e '^Processing' -e '━'
 
 build: setup  ## build the collection tarball and install it into a clean collections path
 	rm -rf build/dist build/install && mkdir -p build/dist build/install
 	$(BIN)/ansible-galaxy collection build --output-path build/dist .
-	$(BIN)/ansible-galaxy collection install --no-deps -p build/install build/dist/seed-fargate-*.tar.gz
-	ANSIBLE_COLLECTIONS_PATH=build/install $(BIN)/ansible-doc -l seed.fargate
+	# from build/, away from ansible.cfg: only the installed tarball may answer
+	cd build
+	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-galaxy collection install --force --no-deps -p install dist/seed-fargate-*.tar.gz
+	export ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/install
+	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-doc -l seed.fargate | tee modules.txt
+	grep -q codedeploy_deployment modules.txt
+	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-doc -t role seed.fargate.network >/dev/null
 
 unit: setup  ## unit tests
 	$(BIN)/pytest tests/unit -q

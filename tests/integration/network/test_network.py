@@ -155,7 +155,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("extra", "names"), BAD_INPUTS, ids=[f"{i}-{n}" for i, (_, n) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(("extra", "names"), BAD_INPUTS, ids=[f"{i}-{case[1]}" for i, case in enumerate(BAD_INPUTS)])
 def test_bad_input_fails_before_any_write(run_playbook, extra, names):
     run = run_playbook(PLAYBOOK, extra)
     assert run.rc != 0
