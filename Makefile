@@ -64,6 +64,8 @@ sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	test -f ~/.ansible/test/cache/get_pip_24_2.py || cp tools/ansible_test_get_pip.py ~/.ansible/test/cache/get_pip_24_2.py
 	rm -rf build/ansible_collections && mkdir -p build/ansible_collections/seed/fargate
 	git ls-files -z | xargs -0 cp --parents -t build/ansible_collections/seed/fargate
+	# the dependencies' doc fragments must be found beside the collection
+	for ns in amazon community; do ln -sfn "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"] + "/ansible_collections")')/$$ns" build/ansible_collections/$$ns; done
 	cd build/ansible_collections/seed/fargate && git init -q . && git add -A
 	PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --python 3.11 --requirements 2>&1 \
 	  | grep -v -e '^WARNING: Location' -e '^Collecting' -e '^  Downloading' -e '^Processing' -e '━'

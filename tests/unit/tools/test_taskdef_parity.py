@@ -1,0 +1,62 @@
+"""plugins/filter/taskdef.py builds the container definition the ecs_service role registers.
+
+Runs ansible-playbook with the role's own task variables (read from
+roles/ecs_service/tasks/task_definitions.yml, not copied) and compares what the
+role would register with the filter (and so with tools/release_artifacts.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tools"))
+
+import release_artifacts as ra
+from test_release_artifacts import INVENTORY, OUTPUTS
+
+TASKS = ROOT / "roles" / "ecs_service" / "tasks" / "task_definitions.yml"
+
+
+def _role_container_vars() -> dict:
+    for task in yaml.safe_load(TASKS.read_text()):
+        if "community.aws.ecs_taskdefinition" in task:
+            # The container the role registers: `containers: ["{{ _container }}"]`.
+            assert task["community.aws.ecs_taskdefinition"]["containers"] == ["{{ _container }}"]
+            return dict(task["vars"], _svc="{{ item }}")
+    raise AssertionError(f"{TASKS}: no community.aws.ecs_taskdefinition task")
+
+
+def test_filter_matches_the_container_the_role_registers(tmp_path):
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Render the ecs_service role's container definitions",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "vars_files": [str(ROOT / "roles" / "ecs_service" / "defaults" / "main.yml")],
+        "vars": OUTPUTS,
+        "tasks": [{
+            "name": "Render",
+            "ansible.builtin.set_fact": {"rendered": "{{ rendered | default({}) | combine({_svc.name: _container}) }}"},
+            "loop": "{{ ecs_service_services }}",
+            "vars": _role_container_vars(),
+        }, {"name": "Show", "ansible.builtin.debug": {"var": "rendered"}}],
+    }]))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    proc = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(INVENTORY),
+                           str(playbook)], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    rendered = result["plays"][0]["tasks"][1]["hosts"]["localhost"]["rendered"]
+
+    variables = ra.load_variables(INVENTORY, OUTPUTS)
+    for service in variables["ecs_service_services"]:
+        image = ra.image_of(variables, service, service["image_tag"])
+        [container] = ra.task_definition(variables, service, image)["containerDefinitions"]
+        assert container == rendered[service["name"]], service["name"]
