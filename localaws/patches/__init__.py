@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("ec2", "ecs", "elbv2", "codebuild", "codepipeline", "codedeploy")
+MODULES = ("ec2", "ecs", "elbv2", "codebuild", "codepipeline", "codedeploy", "cloudwatch_obs", "budgets",
+           "ecs_platform", "elbv2_platform", "applicationautoscaling_platform",
+           "ec2_platform")
 
 _applied = False
 

@@ -1,0 +1,69 @@
+"""Bad stack descriptions fail in site.yml's validation step, before any AWS write,
+with a message that names the variable."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
+
+
+def services(**changes):
+    """stack_services with fields of service `api` (or `web` with a `web_` prefix) changed."""
+    out = copy.deepcopy(STACK["stack_services"])
+    for key, value in changes.items():
+        svc = out[1] if key.startswith("web_") else out[0]
+        svc[key.removeprefix("web_")] = value
+    return out
+
+
+API = STACK["stack_services"][0]
+WEB = STACK["stack_services"][1]
+
+CASES = {
+    "duplicate service names": ({"stack_services": [API, dict(WEB, name="api")]}, "stack_services"),
+    "path pattern clash": ({"stack_services": [API, dict(API, name="admin", priority=20)] + [WEB]}, "path_patterns"),
+    "cpu/memory pair Fargate refuses": ({"stack_services": services(cpu=256, memory=4096)}, "ecs_service_services"),
+    "cpu not a Fargate size": ({"stack_services": services(cpu=300)}, "ecs_service_services"),
+    "512 cpu with 512 memory": ({"stack_services": services(cpu=512, memory=512)}, "ecs_service_services"),
+    "min above max": ({"stack_services": services(min_count=5, max_count=3, desired_count=4)}, "min_count"),
+    "desired outside min..max": ({"stack_services": services(desired_count=9)}, "desired_count"),
+    "unknown capacity provider": ({"ecs_cluster_default_capacity_provider_strategy": [{"capacity_provider": "EC2_SPOT"}]},
+                                  "ecs_cluster_default_capacity_provider_strategy"),
+    "strategy provider not attached": ({"ecs_cluster_capacity_providers": ["FARGATE"],
+                                        "ecs_cluster_default_capacity_provider_strategy": [{"capacity_provider": "FARGATE_SPOT"}]},
+                                       "ecs_cluster_default_capacity_provider_strategy"),
+    "malformed certificate ARN": ({"stack_certificate_arn": "arn:aws:acm:us-east-1:123:cert/x"}, "alb_certificate_arn"),
+    "container port out of range": ({"stack_services": services(container_port=70000)}, "container_port"),
+    "container port not a number": ({"stack_services": services(container_port="http")}, "container_port"),
+    "health check path without /": ({"stack_services": services(health_check_path="health")}, "health_check_path"),
+    "service name not DNS-safe": ({"stack_services": services(name="API_v2")}, "stack_services"),
+    "service name too long for target groups": ({"stack_services": services(name="a" * 24)}, "stack_services"),
+    "two default services": ({"stack_services": services(path_patterns=[])}, "path_patterns"),
+    "no default service": ({"stack_services": services(web_path_patterns=["/web/*"])}, "path_patterns"),
+    "bad image tag": ({"stack_services": services(image_tag="-latest!")}, "image_tag"),
+    "root user": ({"stack_services": services(user="0")}, "user"),
+    "missing cpu": ({"stack_services": [{k: v for k, v in API.items() if k != "cpu"}, WEB]}, "cpu"),
+    "path pattern without /": ({"stack_services": services(path_patterns=["api/*"])}, "path_patterns"),
+    "test listener on the production port": ({"alb_test_listener_port": 80}, "alb_test_listener_port"),
+    "ECR KMS encryption without a key": ({"ecr_encryption_type": "KMS"}, "ecr_kms_key"),
+    "ECR tag mutability not a choice": ({"ecr_image_tag_mutability": "sometimes"}, "ecr_image_tag_mutability"),
+    "autoscaling target above 100": ({"ecs_service_autoscaling_cpu_target": 150}, "ecs_service_autoscaling_cpu_target"),
+    "task role statement without Resource": (
+        {"stack_services": services(task_role_statements=[{"Effect": "Allow", "Action": "s3:GetObject"}])},
+        "task_role_statements"),
+}
+
+
+@pytest.mark.parametrize("extra_vars, variable", list(CASES.values()), ids=list(CASES))
+def test_bad_input_fails_before_any_write(run_playbook, extra_vars, variable):
+    run = run_playbook("playbooks/site.yml", extra_vars=extra_vars)
+    assert run.rc != 0
+    assert run.writes == []
+    messages = " ".join(run.failure_messages()) or run.stderr
+    assert variable in messages, messages
