@@ -6,7 +6,8 @@ import io
 import json
 import threading
 import urllib.parse
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 # Control endpoints that patches register (``localaws.patches._shared.control_route``):
 # path -> handler(method, query, json_body) -> (status, json). Served before recording,

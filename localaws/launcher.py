@@ -20,13 +20,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # What a client needs to talk to the endpoint. The keys are fake: moto accepts any.
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
 
@@ -46,7 +47,7 @@ class LocalAWS:
         self.process: subprocess.Popen | None = None
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self) -> "LocalAWS":
+    def start(self) -> Self:
         workdir = Path(tempfile.mkdtemp(prefix="localaws-"))
         ready = workdir / "ready.json"
         log = open(self.log_path or workdir / "server.log", "ab")  # noqa: SIM115 - owned by the child
@@ -79,7 +80,7 @@ class LocalAWS:
                 self.process.wait()
         self.process = None
 
-    def __enter__(self) -> "LocalAWS":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -90,7 +91,7 @@ class LocalAWS:
         if not self.url:
             raise EndpointError("local endpoint is not running")
         req = urllib.request.Request(self.url + path, data=body, method=method)
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback URL we started
+        with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.read()
 
     def healthy(self) -> bool:

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from localaws import LocalAWS  # noqa: E402
+from localaws import LocalAWS
 
 REGION = "us-east-1"
 
@@ -50,7 +50,7 @@ def aws_env(endpoint):
 @pytest.fixture
 def boto(endpoint):
     """boto3 clients bound to the endpoint: ``boto("ec2").describe_vpcs()``."""
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                             aws_session_token="testing", region_name=REGION)
 
     def client(service: str):

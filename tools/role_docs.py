@@ -67,7 +67,7 @@ def role_problems(role: Path, write: bool) -> list[str]:
         f"# seed.fargate.{role.name}\n\n{specs['main'].get('short_description', '')}\n\n## Variables\n\n{BEGIN}\n{END}\n")
     if BEGIN not in text:
         text += f"\n## Variables\n\n{BEGIN}\n{END}\n"
-    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
+    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _m: block, text, flags=re.DOTALL)
     if new != text or not readme.exists():
         if write:
             readme.write_text(new)

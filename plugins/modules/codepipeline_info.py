@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# ruff: noqa: EXE001 - ansible-test wants module files with this shebang but not executable
+
 
 # Copyright: Contributors to the seed.fargate collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -36,7 +36,7 @@ attributes:
   idempotent:
     support: full
 notes:
-  - RV(pipeline) and RV(stage_states) keep AWS's key names (camelCase): action configuration keys are
+  - RV(pipeline) and RV(stage_states) keep AWS's key names (camelCase), because action configuration keys are
     case-sensitive and the declaration compares with what community.aws.codepipeline takes as O(community.aws.codepipeline#module:stages).
 extends_documentation_fragment:
   - amazon.aws.common.modules
