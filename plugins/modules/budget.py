@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: seed.fargate contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# ruff: noqa: EXE001 - Ansible modules carry the shebang and are not executable
+
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ description:
     with what exists and only differences are written.
   - amazon.aws and community.aws have no AWS Budgets module.
 author:
-  - seed.fargate maintainers
+  - seed.fargate maintainers (@seed-fargate)
 options:
   name:
     description: Name of the budget (unique in the account).

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # Copyright: seed.fargate contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# ruff: noqa: EXE001 - Ansible modules carry the shebang and are not executable
+
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ description:
   - AWS validates the body on write. Errors (C(InvalidParameterInput)) fail the task with AWS's
     message and any validation messages. Warnings come back in RV(validation_messages).
 author:
-  - seed.fargate maintainers
+  - seed.fargate maintainers (@seed-fargate)
 options:
   name:
     description:

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# ruff: noqa: EXE001 - ansible-test wants module files with this shebang but not executable
+
 
 # Copyright: Contributors to the seed.fargate collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -15,7 +15,7 @@ description:
     the pipeline role reads the project with this module and calls community.aws.codebuild_project only when
     the project differs from what it should be.
 author:
-  - seed.fargate maintainers
+  - seed.fargate maintainers (@seed-fargate)
 options:
   name:
     description:
@@ -25,10 +25,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   idempotent:
     support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 notes:
   - RV(project) keeps AWS's key names (camelCase) so that it compares with the request shapes of
     C(CreateProject); RV(tags) is a plain dictionary.

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# ruff: noqa: EXE001 - ansible-test wants module files with this shebang but not executable
+
 
 # Copyright: Contributors to the seed.fargate collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -34,7 +34,7 @@ description:
     (deployment group O(seed.fargate.codedeploy_deployment_group#module:action_on_timeout=STOP_DEPLOYMENT)),
     or with O(wait_type=termination) one that waits to terminate the original task set.
 author:
-  - seed.fargate maintainers
+  - seed.fargate maintainers (@seed-fargate)
 options:
   application_name:
     description:
@@ -144,11 +144,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
     details: Reports whether a deployment would be created, stopped or continued, without doing it.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   idempotent:
     support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     details: Decided from the ECS service's PRIMARY task set and the group's deployments, see the description.
 notes:
   - A deployment in status C(Ready) is returned (not failed) when it reaches that status; continue it

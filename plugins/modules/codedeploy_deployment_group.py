@@ -1,5 +1,5 @@
 #!/usr/bin/python
-# ruff: noqa: EXE001 - ansible-test wants module files with this shebang but not executable
+
 
 # Copyright: Contributors to the seed.fargate collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -17,7 +17,7 @@ description:
   - An existing group is compared field by field with the options given and updated with a
     single C(UpdateDeploymentGroup) call when anything differs.
 author:
-  - seed.fargate maintainers
+  - seed.fargate maintainers (@seed-fargate)
 options:
   application_name:
     description:
@@ -129,10 +129,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   idempotent:
     support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 notes:
   - Tags are applied with C(TagResource) on the group's ARN, built from the caller's account and partition
     (C(sts:GetCallerIdentity)).

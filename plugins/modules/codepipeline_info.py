@@ -16,7 +16,7 @@ description:
     the pipeline's version) on every run; the pipeline role reads the pipeline with this module and calls
     community.aws.codepipeline only when the declaration differs from what it should be.
 author:
-  - seed.fargate maintainers
+  - seed.fargate maintainers (@seed-fargate)
 options:
   name:
     description:
@@ -31,10 +31,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   idempotent:
     support: full
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 notes:
   - RV(pipeline) and RV(stage_states) keep AWS's key names (camelCase), because action configuration keys are
     case-sensitive and the declaration compares with what community.aws.codepipeline takes as O(community.aws.codepipeline#module:stages).
