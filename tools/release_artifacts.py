@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Release artifacts for CodePipeline's CodeDeployToECS action, from the stack description.
 
 Run by ``buildspec.yml`` in CodeBuild (and by hand or by tests)::
@@ -266,7 +266,7 @@ def _outputs(value: str | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="release_artifacts.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="release_artifacts.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--inventory", type=Path, default=os.environ.get("RELEASE_INVENTORY", "inventories/local"),
                         help="inventory directory with group_vars/all (env RELEASE_INVENTORY)")
     parser.add_argument("--outputs", default=os.environ.get("PLATFORM_OUTPUTS", ""),

@@ -44,8 +44,8 @@ def apply() -> None:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         if self.type == "application":
-            self.attrs = dict(ALB_DEFAULT_ATTRIBUTES, **{k: v for k, v in self.attrs.items()
-                                                          if k not in ("load_balancing.cross_zone.enabled",)})
+            kept = {k: v for k, v in self.attrs.items() if k not in ("load_balancing.cross_zone.enabled",)}
+            self.attrs = dict(ALB_DEFAULT_ATTRIBUTES, **kept)
 
     FakeLoadBalancer.__init__ = __init__
     FakeLoadBalancer._localaws_platform_attrs = True

@@ -165,8 +165,9 @@ def main():
     argument_spec = {
         "name": {"required": True, "type": "str", "aliases": ["deployment_config_name"]},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-        "traffic_routing": {"type": "str", "default": "AllAtOnce",
-                             "choices": ["AllAtOnce", "TimeBasedCanary", "TimeBasedLinear"]},
+        "traffic_routing": {
+            "type": "str", "default": "AllAtOnce", "choices": ["AllAtOnce", "TimeBasedCanary", "TimeBasedLinear"],
+        },
         "percentage": {"type": "int"},
         "interval": {"type": "int"},
     }

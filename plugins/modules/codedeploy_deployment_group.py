@@ -381,8 +381,9 @@ def main():
         "production_listener_arns": {"type": "list", "elements": "str"},
         "test_listener_arns": {"type": "list", "elements": "str", "default": []},
         "termination_wait_time": {"type": "int", "default": 5},
-        "action_on_timeout": {"type": "str", "default": "CONTINUE_DEPLOYMENT",
-                               "choices": ["CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"]},
+        "action_on_timeout": {
+            "type": "str", "default": "CONTINUE_DEPLOYMENT", "choices": ["CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"],
+        },
         "ready_wait_time": {"type": "int", "default": 0},
         "auto_rollback_on_failure": {"type": "bool", "default": True},
         "auto_rollback_on_alarm": {"type": "bool", "default": False},

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Container HEALTHCHECK without curl: GET /healthz over bash's /dev/tcp.
 set -eu
 exec 3<>"/dev/tcp/127.0.0.1/${PORT:-8080}"

@@ -90,7 +90,7 @@ def test_wait_until_honours_the_deadline():
     clock = FakeClock()
     polls = []
     _value, timed_out = cd.wait_until(lambda: polls.append(clock()) or len(polls), lambda v: False,
-                                     timeout=10, interval=4, sleep=clock.sleep, clock=clock)
+                                      timeout=10, interval=4, sleep=clock.sleep, clock=clock)
     assert timed_out is True
     assert polls == [100.0, 104.0, 108.0, 110.0]      # the last sleep is cut to the deadline
     assert clock.sleeps == [4, 4, 2]
