@@ -111,7 +111,7 @@ def assert_wiring(boto) -> None:
         assert td["family"] == f"seed-{svc}" and td["networkMode"] == "awsvpc"
         assert "FARGATE" in td["requiresCompatibilities"] and (td["cpu"], td["memory"]) == ("256", "512")
         c = td["containerDefinitions"][0]
-        assert c["user"] == {"api": "10001", "web": "101"}[svc]
+        assert c["user"] == {"api": "10001", "web": "10002"}[svc]
         assert c["readonlyRootFilesystem"] is (svc == "api")
         assert c["image"].endswith(f"/seed/{svc}:v1")
         assert c["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/seed/{svc}"
@@ -213,13 +213,7 @@ def test_platform_lifecycle(run_playbook, boto):
     # Destroy: back to the fresh endpoint, and a second destroy is a no-op.
     gone = run_playbook(DESTROY)
     assert gone.rc == 0, gone.failure_messages() or gone.stderr[-3000:]
-    leftover = diff(baseline, snapshot(boto))
-    # KNOWN GAP: no amazon.aws/community.aws module deregisters an Application Auto
-    # Scaling scalable target (application_autoscaling_policy absent deletes the policy
-    # only), so the two targets outlive their services. Pinned here so that anything
-    # else left behind still fails, and so that fixing it turns this line red.
-    assert leftover.pop("scalable_targets", set()) == {"service/seed/api", "service/seed/web"}
-    assert leftover == {}
+    assert diff(baseline, snapshot(boto)) == {}
     twice = run_playbook(DESTROY)
     assert twice.rc == 0, twice.failure_messages()
     assert twice.changed == 0 and twice.writes == []
