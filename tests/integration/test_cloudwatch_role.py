@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import json
 import operator
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 PLAYBOOK = "tests/integration/test_cloudwatch_role.playbook.yml"
 STACK = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
