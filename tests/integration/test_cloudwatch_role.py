@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PLAYBOOK = "tests/integration/test_cloudwatch_role.playbook.yml"
