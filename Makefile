@@ -16,7 +16,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LOCALAWS_STATE_DIR ?= $(CURDIR)/.localaws/demo
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -87,7 +87,13 @@ unit: setup  ## unit tests
 integration: setup  ## playbook and module tests against the real local endpoint
 	$(BIN)/pytest tests/localaws tests/integration -q -n $(PYTEST_WORKERS)
 
-molecule: setup  ## molecule scenarios against the local endpoint
+# CI runs the bluegreen scenario: the whole stack (network included), a release, a broken
+# release rolled back, teardown. network and default are its subsets; molecule-all runs
+# every scenario.
+molecule: setup  ## molecule bluegreen scenario against the local endpoint
+	$(BIN)/molecule test -s bluegreen
+
+molecule-all: setup  ## every molecule scenario (network, default, bluegreen)
 	$(BIN)/molecule test --all
 
 services: setup  ## API/web through real gunicorn, nginx, Chromium; real image builds
@@ -102,4 +108,4 @@ bench: setup  ## benchmarks: converge vs boto3 floor; API vs Express
 clean:  ## remove build output and endpoint state
 	rm -rf build .localaws .pytest_cache
 
-.PHONY: help setup system-deps up down demo destroy lint sanity build unit integration molecule services test bench clean
+.PHONY: help setup system-deps up down demo destroy lint sanity build unit integration molecule molecule-all services test bench clean

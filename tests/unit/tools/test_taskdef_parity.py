@@ -40,7 +40,8 @@ def test_filter_matches_the_container_the_role_registers(tmp_path):
         "hosts": "localhost",
         "gather_facts": False,
         "vars_files": [str(ROOT / "roles" / "ecs_service" / "defaults" / "main.yml")],
-        "vars": OUTPUTS,
+        # A new stack: no service runs yet, so no live image to keep.
+        "vars": dict(OUTPUTS, _ecs_service_live_task_definitions={}),
         "tasks": [{
             "name": "Render",
             "ansible.builtin.set_fact": {"rendered": "{{ rendered | default({}) | combine({_svc.name: _container}) }}"},
