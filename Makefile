@@ -16,6 +16,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export LOCALAWS_STATE_DIR ?= $(CURDIR)/.localaws/demo
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# molecule and ansible-test call ansible-config, ansible-playbook, ... by name
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 PYTEST_WORKERS ?= 3
 
 help:  ## list the targets
