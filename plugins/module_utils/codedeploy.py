@@ -86,6 +86,22 @@ def get_tags(client, arn):
     return boto3_tag_list_to_ansible_dict(response.get("Tags", []))
 
 
+def with_tags(client, resource, arn_key, arn):
+    """``resource`` (a Get* answer, or None when absent) with its tags and ARN added, as modules return it."""
+    if resource is None:
+        return None
+    resource["tags"] = get_tags(client, arn)
+    resource[arn_key] = arn
+    return resource
+
+
+def snake_keep_tags(resource):
+    """Snake-case a resource for a module result; tag keys stay as the user wrote them."""
+    if not resource:
+        return {}
+    return camel_dict_to_snake_dict(resource, ignore_list=["tags"])
+
+
 def ensure_tags(client, arn, current_tags, desired_tags, purge_tags, check_mode):
     """Bring the resource's tags to ``desired_tags``; ``None`` leaves them alone.
 

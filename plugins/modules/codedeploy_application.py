@@ -111,7 +111,6 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.iam import get_aws_account_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -122,23 +121,16 @@ from ansible_collections.seed.fargate.plugins.module_utils.codedeploy import (
     application_arn,
     ensure_tags,
     get_application,
-    get_tags,
+    snake_keep_tags,
+    with_tags,
 )
 
 
 def describe(client, name, arn):
-    application = get_application(client, name)
-    if application is None:
-        return None
-    application["tags"] = get_tags(client, arn)
-    application["applicationArn"] = arn
-    return application
+    return with_tags(client, get_application(client, name), "applicationArn", arn)
 
 
-def format_application(application):
-    if not application:
-        return {}
-    return camel_dict_to_snake_dict(application, ignore_list=["tags"])
+format_application = snake_keep_tags
 
 
 def ensure_present(module, client, name, arn, current):

@@ -284,25 +284,18 @@ from ansible_collections.seed.fargate.plugins.module_utils.codedeploy import (
     deployment_group_arn,
     ensure_tags,
     get_deployment_group,
-    get_tags,
     normalize_deployment_group,
+    snake_keep_tags,
     spec_differences,
+    with_tags,
 )
 
 
 def describe(client, application_name, name, arn):
-    group = get_deployment_group(client, application_name, name)
-    if group is None:
-        return None
-    group["tags"] = get_tags(client, arn)
-    group["deploymentGroupArn"] = arn
-    return group
+    return with_tags(client, get_deployment_group(client, application_name, name), "deploymentGroupArn", arn)
 
 
-def format_group(group):
-    if not group:
-        return {}
-    return camel_dict_to_snake_dict(group, ignore_list=["tags"])
+format_group = snake_keep_tags
 
 
 def diff_view(group):
