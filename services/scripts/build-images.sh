@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build the api and web images without a Docker engine or registry access to
-# base images: buildah (chroot isolation, vfs storage) on locally made bases.
+# base images: buildah (chroot isolation, vfs storage) on locally made bases,
+# in the project's own container store (engine-env.sh: .containers/, or
+# $SEED_CONTAINERS_DIR), never the machine-wide one.
 #
 #   services/scripts/build-images.sh            # build bases (cached) + images
 #   REBUILD_BASES=1 services/scripts/build-images.sh
 #
 # The Debian bookworm rootfs from debootstrap is cached in services/.cache/
-# (gitignored); the base images are kept in local container storage and only
-# rebuilt when missing. Tags produced:
+# (gitignored); the base images are kept in the project's container store and
+# only rebuilt when missing. Tags produced:
 #   localhost/seed-fargate-api:dev   localhost/seed-fargate-web:dev
 set -euo pipefail
 
@@ -18,9 +20,13 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 CA="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 API_TAG="${API_TAG:-localhost/seed-fargate-api:dev}"
 WEB_TAG="${WEB_TAG:-localhost/seed-fargate-web:dev}"
-export BUILDAH_ISOLATION=chroot STORAGE_DRIVER=vfs
+# shellcheck source-path=SCRIPTDIR source=engine-env.sh
+source "$HERE/engine-env.sh"
+# buildah lets these override storage.conf; the store's driver is vfs.
+unset STORAGE_DRIVER STORAGE_OPTS
+export BUILDAH_ISOLATION=chroot
 
-bh() { buildah --storage-driver vfs "$@"; }
+bh() { buildah "$@"; }
 have_image() { [ "${REBUILD_BASES:-0}" != 1 ] && bh inspect --type image "$1" >/dev/null 2>&1; }
 log() { printf '[build-images %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install everything the services tests, image build and bench need, on a
-# clean Debian 12 machine (as root). Idempotent and quiet; safe to re-run.
-#   services/scripts/install-deps.sh            # system packages + pip + npm
+# Install everything the services tests, image build, bench and ansible-test
+# sanity need, on a clean Debian 12 machine (as root): Debian packages,
+# Node.js >= 20.19 + npm (install-node.sh), the services' pip and npm
+# modules. Idempotent and quiet; safe to re-run.
+#   services/scripts/install-deps.sh            # system packages + node + pip + npm
 #   PYTHON=/path/to/python services/scripts/install-deps.sh
 set -euo pipefail
 
@@ -14,6 +16,7 @@ PACKAGES=(
     wrk curl iproute2                  # bench; ss for the keepalive test
     buildah podman runc debootstrap    # image build + run (no Docker engine)
     uidmap slirp4netns fuse-overlayfs ca-certificates
+    shellcheck                         # ansible-test sanity skips its check without it
 )
 
 missing=()
@@ -37,6 +40,9 @@ else
     echo "install-deps: no python at $PY (set PYTHON=...)" >&2
     exit 1
 fi
+
+# Node.js + npm: Debian 12's Node 18 is too old for vite 8 (see install-node.sh).
+"$HERE/install-node.sh"
 
 npm_ci() {  # dir: npm ci unless node_modules was installed from this very lockfile
     local dir="$1" want

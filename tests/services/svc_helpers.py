@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -23,6 +24,27 @@ SERVICES = REPO / "services"
 API_DIR = SERVICES / "api"
 WEB_DIR = SERVICES / "web"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def engine_env() -> dict[str, str]:
+    """os.environ plus the exports of services/scripts/engine-env.sh: the
+    project's own container store (.containers/ or $SEED_CONTAINERS_DIR), so
+    a machine-wide store initialised by a plain `podman info` with another
+    driver cannot break (or be changed by) our buildah/podman calls."""
+    script = SERVICES / "scripts" / "engine-env.sh"
+    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False, timeout=30)
+    assert proc.returncode == 0, f"{script} exited {proc.returncode}:\n{proc.stderr}"
+    env = dict(os.environ)
+    # buildah lets these override storage.conf; the project's store is vfs.
+    env.pop("STORAGE_DRIVER", None)
+    env.pop("STORAGE_OPTS", None)
+    for line in proc.stdout.splitlines():
+        words = shlex.split(line)
+        assert len(words) == 2 and words[0] == "export" and "=" in words[1], line
+        key, value = words[1].split("=", 1)
+        env[key] = value
+    assert {"CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "SEED_CONTAINERS_DIR"} <= env.keys(), proc.stdout
+    return env
 
 
 def free_port() -> int:

@@ -1,9 +1,15 @@
 """Build the real images with services/scripts/build-images.sh (buildah, local
 bases) and run them with podman (runc, vfs, cgroupfs): health on loopback,
-non-root, read-only root fs, no build tools, web -> api proxy, graceful stop."""
+non-root, read-only root fs, no build tools, web -> api proxy, graceful stop.
+
+Every buildah/podman call runs with services/scripts/engine-env.sh's exports:
+the project's own store (.containers/), whose storage.conf/containers.conf
+set vfs, runc and cgroupfs. A failing engine call fails the test with the
+engine's stderr."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -13,22 +19,16 @@ import uuid
 
 import pytest
 import requests
-from svc_helpers import SERVICES, free_port, wait_http
+from svc_helpers import SERVICES, engine_env, free_port, wait_http
 
 pytestmark = [pytest.mark.images, pytest.mark.slow]
 
 API_TAG = "localhost/seed-fargate-api:dev"
 WEB_TAG = "localhost/seed-fargate-web:dev"
-PODMAN = [
-    "podman",
-    "--storage-driver",
-    "vfs",
-    "--cgroup-manager",
-    "cgroupfs",
-    "--runtime",
-    "runc",
-]
+PODMAN = ["podman"]
 RUN_OPTS = [
+    "--pull",
+    "never",  # the images are local; a missing one is an error, not a pull
     "--network",
     "host",
     "--read-only",
@@ -43,10 +43,27 @@ RUN_OPTS = [
 ]
 
 
-def sh(*cmd, check=True, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        cmd, capture_output=True, text=True, check=check, timeout=timeout
+def describe(proc: subprocess.CompletedProcess) -> str:
+    """What an engine call did, for assertion messages: command, exit code and
+    the engine's own words (podman/buildah explain failures on stderr)."""
+    return (
+        f"$ {' '.join(map(str, proc.args))}\nexit {proc.returncode}\n"
+        f"stdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-5000:]}"
     )
+
+
+@functools.cache
+def engine() -> dict[str, str]:
+    """The environment for every engine call (run engine-env.sh once, lazily:
+    deselecting these tests must not create the store)."""
+    return engine_env()
+
+
+def sh(*cmd, check=True, timeout=120) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout, env=engine())
+    if check:
+        assert proc.returncode == 0, describe(proc)
+    return proc
 
 
 @pytest.fixture(scope="module")
@@ -56,24 +73,21 @@ def images():
             pytest.fail(f"{tool} missing: run services/scripts/install-deps.sh")
     if os.geteuid() != 0:
         pytest.fail("image tests need root (buildah chroot isolation, podman)")
+    # The engines must see the project's store, not the machine's.
+    store = sh(*PODMAN, "info", "--format", "{{.Store.GraphRoot}} {{.Store.GraphDriverName}}").stdout.split()
+    assert store == [engine()["SEED_CONTAINERS_DIR"] + "/storage", "vfs"], store
+    host = sh(*PODMAN, "info", "--format", "{{.Host.CgroupManager}} {{.Host.OCIRuntime.Name}}").stdout.split()
+    assert host == ["cgroupfs", "runc"], host
     t0 = time.monotonic()
-    proc = subprocess.run(
-        ["bash", str(SERVICES / "scripts" / "build-images.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    proc = sh("bash", str(SERVICES / "scripts" / "build-images.sh"), check=False, timeout=900)
+    assert proc.returncode == 0, describe(proc)
     print(f"\nbuild-images.sh took {time.monotonic() - t0:.0f}s")
     print(proc.stdout)
     return {API_TAG: inspect(API_TAG), WEB_TAG: inspect(WEB_TAG)}
 
 
 def inspect(tag) -> dict:
-    out = sh(
-        "buildah", "--storage-driver", "vfs", "inspect", "--type", "image", tag
-    ).stdout
+    out = sh("buildah", "inspect", "--type", "image", tag).stdout
     return json.loads(out)
 
 
@@ -81,7 +95,10 @@ class Container:
     def __init__(self, image, *env: str):
         self.name = f"seed-test-{uuid.uuid4().hex[:8]}"
         args = [a for e in env for a in ("-e", e)]
-        sh(*PODMAN, "run", "-d", "--name", self.name, *RUN_OPTS, *args, image)
+        started = sh(*PODMAN, "run", "-d", "--name", self.name, *RUN_OPTS, *args, image, check=False)
+        if started.returncode != 0:
+            self.remove()  # podman may have created it before failing to start it
+        assert started.returncode == 0, describe(started)
 
     def exec(self, *cmd, check=False):
         return sh(*PODMAN, "exec", self.name, *cmd, check=check)
@@ -90,8 +107,8 @@ class Container:
         p = sh(*PODMAN, "logs", self.name, check=False)
         return p.stdout + p.stderr
 
-    def healthcheck(self) -> int:
-        return sh(*PODMAN, "healthcheck", "run", self.name, check=False).returncode
+    def healthcheck(self) -> subprocess.CompletedProcess:
+        return sh(*PODMAN, "healthcheck", "run", self.name, check=False)
 
     def stop(self, timeout=30) -> int:
         sh(
@@ -135,9 +152,7 @@ def test_image_metadata(images):
     assert web["Healthcheck"]["Test"] == ["CMD", "/usr/local/bin/web-healthcheck.sh"]
     assert web["StopSignal"] == "SIGQUIT"
     for tag in (API_TAG, WEB_TAG):
-        size = sh(
-            "buildah", "--storage-driver", "vfs", "images", "--format", "{{.Size}}", tag
-        ).stdout.strip()
+        size = sh("buildah", "images", "--format", "{{.Size}}", tag).stdout.strip()
         print(f"{tag}: {size}")
 
 
@@ -155,21 +170,22 @@ def test_images_run_healthy_read_only_non_root(images, containers):
     wait_http(f"http://127.0.0.1:{web_port}/healthz", timeout=30)
 
     # health checks as the orchestrator runs them (the image's HEALTHCHECK)
-    assert api.healthcheck() == 0, api.logs()
-    assert web.healthcheck() == 0, web.logs()
+    for c in (api, web):
+        check = c.healthcheck()
+        assert check.returncode == 0, describe(check) + "\nlogs:\n" + c.logs()
 
     # non-root, read-only root filesystem, only /tmp writable
-    assert api.exec("id", "-u").stdout.strip() == "10001"
-    assert web.exec("id", "-u").stdout.strip() == "10002"
+    assert api.exec("id", "-u", check=True).stdout.strip() == "10001"
+    assert web.exec("id", "-u", check=True).stdout.strip() == "10002"
     for c in (api, web):
-        assert c.exec("touch", "/probe").returncode != 0
-        assert c.exec("touch", "/tmp/probe").returncode == 0
+        ro = c.exec("touch", "/probe")
+        assert ro.returncode != 0 and "Read-only file system" in ro.stderr, describe(ro)
+        tmp = c.exec("touch", "/tmp/probe")
+        assert tmp.returncode == 0, describe(tmp)
     # no build tools in the runtime images
     for c in (api, web):
-        found = c.exec(
-            "sh", "-c", "command -v gcc cc make pip pip3 npm node git || true"
-        )
-        assert found.stdout.strip() == "", found.stdout
+        found = c.exec("sh", "-c", "command -v gcc cc make pip pip3 npm node git || true", check=True)
+        assert found.stdout.strip() == "", describe(found)
 
     # the whole path: web container -> api container
     v = requests.get(f"http://127.0.0.1:{web_port}/api/version", timeout=5).json()
