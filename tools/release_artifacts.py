@@ -206,6 +206,7 @@ def task_definition(variables: Variables, service: dict[str, Any], image: str) -
         health_check_timeout=variables["ecs_service_health_check_timeout"],
         health_check_retries=variables["ecs_service_health_check_retries"],
         health_check_start_period=variables["ecs_service_health_check_start_period"],
+        stack_name=variables["ecs_service_stack_name"],
     )
     return taskdef.ecs_task_definition(service, variables["ecs_service_stack_name"], execution_role,
                                        task_roles[name], [container])

@@ -9,6 +9,11 @@ Shutdown sequence (what ECS + the ALB deregistration delay expect):
   A second SIGTERM during the drain skips straight to step 2; SIGINT/SIGQUIT
   are gunicorn's immediate shutdown as usual.
 Keep DRAIN_SECONDS + GRACEFUL_TIMEOUT below the ECS container stopTimeout.
+
+Workers: one per vCPU with the DynamoDB store (ITEMS_TABLE), exactly one with
+the in-memory store (seedapi/workers.py says how the vCPUs are found). The
+app is loaded in each worker after the fork (no preload_app), so every worker
+has its own boto3 client.
 """
 
 import os
@@ -21,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seedapi import gunicorn_errors
 from seedapi.config import ConfigError, load_config
 from seedapi.lifecycle import process_lifecycle
+from seedapi.workers import worker_count
 
 try:
     _config = load_config()
@@ -33,11 +39,14 @@ gunicorn_errors.install()  # 400/414/431... from the HTTP parser as JSON, not HT
 
 wsgi_app = "seedapi.wsgi:app_from_env()"
 bind = [f"0.0.0.0:{_config.port}"]
-workers = 1  # the item store is per process: exactly one worker per task
+workers = worker_count(_config)
 worker_class = "gthread"
 threads = _config.threads
 graceful_timeout = int(_config.graceful_timeout)
 timeout = 60
+# Each worker's heartbeat file: the task runs with a read-only root filesystem (no /tmp), and
+# /dev/shm is the tmpfs every container has (gunicorn's documented advice for containers).
+worker_tmp_dir = "/dev/shm"
 limit_request_line = 8190  # gunicorn's maximum; longer request lines get a JSON 414
 keepalive = 75  # above the ALB idle timeout (60s) and nginx's keepalive_timeout
 accesslog = None  # the app writes its own JSON access log line
@@ -73,6 +82,11 @@ def post_worker_init(worker):
 
 
 def when_ready(server):
+    server.log.info(
+        "store %s, %d worker(s)",
+        f"dynamodb:{_config.items_table}" if _config.items_table else "memory",
+        workers,
+    )
     real_handle_term = server.handle_term
 
     def handle_term():

@@ -215,3 +215,14 @@ def test_config_defaults():
 
 
 sys.path.insert(0, str(API_DIR))
+
+
+def test_blank_means_what_the_published_schema_says(api):
+    """The schema's ``pattern: \\S`` is ECMA-262: U+0085 and U+001C are not white space there,
+    so such names are accepted; ECMA white space alone (U+3000, U+FEFF) is blank."""
+    for name in ("\x85", "\x1c"):
+        created = requests.post(api.url + "/api/items", json={"name": name}, timeout=5)
+        assert created.status_code == 201, created.text
+        assert created.json()["name"] == name
+    blank = requests.post(api.url + "/api/items", json={"name": "\u3000\ufeff \t"}, timeout=5)
+    assert_error(blank, 422, "validation_failed")

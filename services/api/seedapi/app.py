@@ -16,7 +16,7 @@ import bottle
 from seedapi.config import Config
 from seedapi.lifecycle import Lifecycle
 from seedapi.openapi import build_openapi
-from seedapi.store import ItemStore, MemoryItemStore, StoreFull
+from seedapi.store import ItemStore, StoreFull, StoreUnavailable, store_from_config
 
 access_log = logging.getLogger("seedapi.access")
 app_log = logging.getLogger("seedapi.app")
@@ -191,6 +191,15 @@ def _read_json_object(config: Config) -> dict:
     return doc
 
 
+# What the OpenAPI schema's ``pattern: \S`` calls white space: ECMA-262's WhiteSpace and
+# LineTerminator (JSON Schema patterns are ECMA-262 regexes). Python's str.strip() also strips
+# U+001C-U+001F and U+0085, so it would call a name blank that the published schema accepts.
+ECMA_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
 def validate_item(doc: dict) -> dict:
     """Validate a create/replace body; return the clean fields or raise 422."""
     problems = []
@@ -201,7 +210,7 @@ def validate_item(doc: dict) -> dict:
         problems.append({"field": "name", "message": "is required"})
     elif not isinstance(name, str):
         problems.append({"field": "name", "message": "must be a string"})
-    elif not name.strip():
+    elif not name.strip(ECMA_WHITESPACE):
         problems.append({"field": "name", "message": "must not be blank"})
     elif len(name) > NAME_MAX:
         problems.append({"field": "name", "message": f"at most {NAME_MAX} characters"})
@@ -214,7 +223,7 @@ def validate_item(doc: dict) -> dict:
         )
     if problems:
         raise ApiError(422, "validation failed", problems)
-    return {"name": name.strip(), "description": description}
+    return {"name": name.strip(ECMA_WHITESPACE), "description": description}
 
 
 def _task_id() -> str | None:
@@ -228,7 +237,7 @@ def create_app(
     lifecycle: Lifecycle | None = None,
 ):
     """Build a new WSGI app. Nothing is global: each call has its own store."""
-    store = store if store is not None else MemoryItemStore(config.max_items)
+    store = store if store is not None else store_from_config(config)
     if lifecycle is None:
         lifecycle = Lifecycle()
         lifecycle.mark_ready()
@@ -266,7 +275,18 @@ def create_app(
 
         def wrapper(*args, **kwargs):
             try:
-                return fn(*args, **kwargs)
+                try:
+                    return fn(*args, **kwargs)
+                except StoreUnavailable as exc:
+                    # the store's service is down or throttling past the client's
+                    # retries: a 503 tells the client (and the ALB metrics) to retry
+                    app_log.error(
+                        "store unavailable",
+                        extra={"request_id": _request_id(), "exc": str(exc)},
+                    )
+                    raise ApiError(
+                        503, "item store unavailable", code="unavailable"
+                    ) from None
             except ApiError as exc:
                 headers = {"Connection": "close"} if exc.status == 413 else {}
                 resp = bottle.HTTPResponse(

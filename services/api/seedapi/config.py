@@ -11,6 +11,8 @@ COLOURS = ("blue", "green")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 _COMMIT_RE = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
+# DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -38,6 +40,9 @@ class Config:
     max_body_bytes: int = 16384
     max_items: int = 10000
     test_endpoints: bool = False
+    items_table: str = ""  # DynamoDB table of the items; "" = in-memory store
+    aws_region: str = ""
+    workers: int = 0  # gunicorn worker processes; 0 = sized to the vCPUs
 
 
 def _int(env, name, default, lo, hi, problems):
@@ -106,6 +111,22 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             f"LOG_LEVEL={log_level!r} must be one of: {', '.join(LOG_LEVELS)}"
         )
 
+    items_table = env.get("ITEMS_TABLE", "").strip()
+    if items_table and not _TABLE_RE.match(items_table):
+        problems.append(
+            f"ITEMS_TABLE={items_table!r} must be 3-255 chars of [A-Za-z0-9_.-]"
+        )
+    # Fargate sets AWS_REGION (and AWS_DEFAULT_REGION) in every task
+    aws_region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+    if items_table and not aws_region:
+        problems.append("ITEMS_TABLE is set but neither AWS_REGION nor AWS_DEFAULT_REGION")
+    workers = _int(env, "WORKERS", Config.workers, 0, 64, problems)
+    if workers > 1 and not items_table:
+        problems.append(
+            f"WORKERS={workers} needs ITEMS_TABLE: the in-memory store is per process, "
+            "so each worker would serve a different list"
+        )
+
     cfg = Config(
         port=_int(env, "PORT", Config.port, 1, 65535, problems),
         version=version,
@@ -126,6 +147,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         test_endpoints=_bool(
             env, "APP_TEST_ENDPOINTS", Config.test_endpoints, problems
         ),
+        items_table=items_table,
+        aws_region=aws_region,
+        workers=workers,
     )
     if problems:
         raise ConfigError(problems)

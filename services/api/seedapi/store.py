@@ -1,9 +1,14 @@
 """Item storage.
 
-``ItemStore`` is the small interface the HTTP layer uses; ``MemoryItemStore``
-is the only implementation. It is PER TASK (in fact per process): every ECS
-task has its own independent copy, it is empty at start and lost on restart.
-That is why gunicorn runs exactly one worker process (with threads).
+``ItemStore`` is the small interface the HTTP layer uses. Two implementations:
+
+* ``MemoryItemStore`` (this module): PER PROCESS. Every gunicorn worker and
+  every ECS task has its own copy, empty at start and lost on restart, so with
+  it gunicorn runs exactly one worker. For unit tests and local development.
+* ``DynamoItemStore`` (``seedapi.store_dynamodb``): a DynamoDB table shared by
+  every worker of every task; chosen when ``ITEMS_TABLE`` is set.
+
+``store_from_config`` picks one; boto3 is imported only for the DynamoDB store.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ from typing import Protocol
 
 class StoreFull(Exception):
     pass
+
+
+class StoreUnavailable(Exception):
+    """The backing service failed (after the client's own retries)."""
 
 
 class ItemStore(Protocol):
@@ -85,3 +94,11 @@ class MemoryItemStore:
     def count(self) -> int:
         with self._lock:
             return len(self._items)
+
+
+def store_from_config(config) -> ItemStore:
+    if config.items_table:
+        from seedapi.store_dynamodb import DynamoItemStore
+
+        return DynamoItemStore(config.items_table, config.max_items, config.aws_region)
+    return MemoryItemStore(config.max_items)

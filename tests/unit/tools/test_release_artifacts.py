@@ -61,8 +61,10 @@ def test_taskdef_follows_the_stack_description(written, service):
     assert container["portMappings"] == [{"containerPort": service["container_port"], "protocol": "tcp"}]
     assert container["user"] == service.get("user", DEFAULTS["ecs_service_default_user"])
     assert container["readonlyRootFilesystem"] is service["read_only_root_filesystem"]
+    # a service with `table: true` also finds its table (the data role's `<stack>-<service>`) in ITEMS_TABLE
+    table = {"ITEMS_TABLE": f"{STACK['stack_name']}-{service['name']}"} if service.get("table") else {}
     assert container["environment"] == [{"name": k, "value": str(v)}
-                                        for k, v in sorted((service.get("environment") or {}).items())]
+                                        for k, v in sorted({**(service.get("environment") or {}), **table}.items())]
     assert service["health_check_path"] in container["healthCheck"]["command"][1]
     assert container["healthCheck"]["interval"] == DEFAULTS["ecs_service_health_check_interval"]
     assert container["logConfiguration"]["options"] == {
