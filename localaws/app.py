@@ -14,6 +14,8 @@ from typing import Any
 # so they never show in the call log.
 CONTROL_ROUTES: dict[str, Callable[[str, dict, dict], tuple[int, Any]]] = {}
 
+HEALTH_PATH = "/_localaws/health"
+
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Head", "Search", "Lookup", "Check")
 
 
@@ -41,10 +43,20 @@ class CallRecorder:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
+        if path == HEALTH_PATH:
+            # cheap liveness: answers without touching any backend (moto's data.json
+            # serialises every backend and grows with each stack on the endpoint)
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "15")])
+            return [b'{"status":"ok"}']
         if path == "/_localaws/calls":
             return self._serve_calls(method, start_response)
         if path in CONTROL_ROUTES:
             return self._serve_control(CONTROL_ROUTES[path], environ, method, start_response)
+        if path.startswith("/_localaws/"):
+            # a control route not registered (e.g. the data plane's, with the data plane off):
+            # a plain 404, not moto's S3 answering for a bucket "_localaws", and no call logged
+            return self._serve_control(lambda *_: (404, {"message": f"no control route {path}"}), environ, method,
+                                       start_response)
         if path.startswith("/moto-api/reset") and method == "POST":
             self.on_reset()
             with self.lock:

@@ -96,7 +96,7 @@ class LocalAWS:
 
     def healthy(self) -> bool:
         try:
-            self._request("/moto-api/data.json")
+            self._request("/_localaws/health")
             return True
         except (urllib.error.URLError, ConnectionError, EndpointError):
             return False

@@ -16,11 +16,16 @@ def serve(host: str, port: int, ready_file: Path | None) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    from localaws import dataplane
     from localaws.app import build_app
 
     server = make_server(host, port, build_app(), threaded=True, request_handler=MotoRequestHandler)
     url = f"http://{host}:{server.server_port}"
     os.environ["MOTO_PORT"] = str(server.server_port)
+    # The data plane (LOCALAWS_DATAPLANE=1) runs inside this process, reading moto's backends;
+    # started before the ready file so that a client never sees the endpoint without it.
+    if dataplane.enabled():
+        dataplane.start_all()
 
     def stop(_signum, _frame):
         sys.exit(0)
@@ -35,5 +40,6 @@ def serve(host: str, port: int, ready_file: Path | None) -> None:
     try:
         server.serve_forever()
     finally:
+        dataplane.stop_all()
         if ready_file and ready_file.exists():
             ready_file.unlink()

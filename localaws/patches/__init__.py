@@ -11,7 +11,7 @@ import importlib
 
 MODULES = ("ec2", "ecs", "elbv2", "codebuild", "codepipeline", "codedeploy", "cloudwatch_obs", "budgets",
            "ecs_platform", "elbv2_platform", "applicationautoscaling_platform",
-           "ec2_platform")
+           "ec2_platform", "dynamodb_platform")
 
 _applied = False
 
@@ -35,7 +35,10 @@ def apply_all() -> None:
 
 
 def reset_all() -> None:
+    from localaws import dataplane
+
     for module in _load():
         reset = getattr(module, "reset", None)
         if reset:
             reset()
+    dataplane.reset_all()  # engines that run (data plane on) forget their state too

@@ -80,9 +80,35 @@ def _elbv2_backend(service: Any) -> Any:
     return elbv2_backends[service._account_id][service.region_name]
 
 
+def _tasks_run() -> bool:
+    """True when the data plane's task runner runs real tasks (it registers their real IPs)."""
+    from localaws import dataplane
+
+    if not dataplane.enabled():
+        return False
+    from localaws.dataplane import tasks
+
+    return tasks.active()
+
+
+def _wake_task_runner() -> None:
+    """Let the task runner reconcile now rather than at its next tick (a no-op when it is off)."""
+    if _tasks_run():
+        from localaws.dataplane import tasks
+
+        tasks.wake()
+
+
 def register_targets(service: Any, task_set: Any) -> None:
     """Register one IP target per task of the task set in its target groups of type ``ip``
-    (what ECS does for awsvpc tasks), so DescribeTargetHealth has something to report."""
+    (what ECS does for awsvpc tasks), so DescribeTargetHealth has something to report.
+
+    With the data plane's task runner on, the runner registers each task's real address
+    once it runs, so nothing is invented here."""
+    if _tasks_run():
+        task_set.localaws_targets = []
+        _wake_task_runner()
+        return
     from moto.ec2.models import ec2_backends
     from moto.ec2.utils import random_private_ip
 
@@ -118,6 +144,7 @@ def delete_task_set(service: Any, task_set: Any) -> None:
         service.task_sets.remove(task_set)
     deregister_targets(task_set)
     task_set.status = "DRAINING"
+    _wake_task_runner()  # its tasks stop (deregistered, drained, SIGTERM)
 
 
 def make_primary(service: Any, task_set: Any) -> None:
@@ -169,6 +196,7 @@ def apply() -> None:
                             kwargs.get("network_configuration") or service.network_configuration or None,
                             kwargs.get("platform_version"), external_id="", status="PRIMARY")
             service.deployments = []
+        _wake_task_runner()
         return service
 
     EC2ContainerServiceBackend.create_service = create_service
@@ -199,6 +227,7 @@ def apply() -> None:
         if _controller(updated) == "CODE_DEPLOY":
             for task_set in updated.task_sets:
                 _init_task_set(task_set, updated.desired_count, task_set.status)
+        _wake_task_runner()  # a new desired count or task definition
         return updated
 
     EC2ContainerServiceBackend.update_service = update_service
