@@ -9,6 +9,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from localaws import faults
+
 # Control endpoints that patches register (``localaws.patches._shared.control_route``):
 # path -> handler(method, query, json_body) -> (status, json). Served before recording,
 # so they never show in the call log.
@@ -62,10 +64,14 @@ class CallRecorder:
             with self.lock:
                 self.calls.clear()
         elif not path.startswith("/moto-api"):
-            self._record(environ, path, method)
+            call = self._record(environ, path, method)
+            fault = faults.pick(call["service"])
+            if fault:
+                call["fault"], body = faults.respond(fault, environ, start_response)
+                return body
         return self.app(environ, start_response)
 
-    def _record(self, environ: dict[str, Any], path: str, method: str) -> None:
+    def _record(self, environ: dict[str, Any], path: str, method: str) -> dict[str, str]:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         service = ""
         if "Credential=" in auth:
@@ -96,6 +102,7 @@ class CallRecorder:
         }
         with self.lock:
             self.calls.append(call)
+        return call
 
     def _serve_calls(self, method: str, start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self.lock:
@@ -129,4 +136,5 @@ def build_app() -> CallRecorder:
     from localaws import patches
 
     patches.apply_all()
+    CONTROL_ROUTES["/_localaws/faults"] = faults.control
     return CallRecorder(DomainDispatcherApplication(create_backend_app), on_reset=patches.reset_all)

@@ -87,23 +87,25 @@ class LocalAWS:
         self.stop()
 
     # -- control -------------------------------------------------------------------
-    def _request(self, path: str, method: str = "GET", body: bytes | None = None) -> bytes:
+    def _request(self, path: str, method: str = "GET", body: bytes | None = None, timeout: float = 10) -> bytes:
         if not self.url:
             raise EndpointError("local endpoint is not running")
         req = urllib.request.Request(self.url + path, data=body, method=method)
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.read()
 
     def healthy(self) -> bool:
         try:
             self._request("/_localaws/health")
             return True
-        except (urllib.error.URLError, ConnectionError, EndpointError):
+        except (OSError, EndpointError):  # URLError, refused, timed out
             return False
 
     def reset(self) -> None:
         """Empty every backend (moto's and the patches') and the call log."""
-        self._request("/moto-api/reset", method="POST", body=b"")
+        # A reset rebuilds every backend (IAM loads ~1,500 AWS managed policies): well under a
+        # second on a quiet machine, but many seconds on a loaded 2-core one, so wait for it.
+        self._request("/moto-api/reset", method="POST", body=b"", timeout=120)
 
     def calls(self) -> list[dict[str, str]]:
         return json.loads(self._request("/_localaws/calls"))

@@ -35,10 +35,11 @@ def apply_all() -> None:
 
 
 def reset_all() -> None:
-    from localaws import dataplane
+    from localaws import dataplane, faults
 
     for module in _load():
         reset = getattr(module, "reset", None)
         if reset:
             reset()
+    faults.reset()  # back to LOCALAWS_FAULT_RATE / LOCALAWS_FAULT_SERVICES
     dataplane.reset_all()  # engines that run (data plane on) forget their state too
