@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / "plugins" / "filter"))
 
-import aws  # noqa: E402
-import taskdef  # noqa: E402
+import aws
+import taskdef
 
 
 @pytest.mark.parametrize("user", ["0", "00", "000:10001", "0:0", " 0 ", 0])
