@@ -14,11 +14,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export LOCALAWS_STATE_DIR ?= $(CURDIR)/.localaws/demo
+export LOCALAWS_STATE_DIR ?= $(CURDIR)/.localaws
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # molecule and ansible-test call ansible-config, ansible-playbook, ... by name
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-PYTEST_WORKERS ?= 3
+# one pytest worker per core: more only queue on a 2-core machine and slow every test
+PYTEST_WORKERS ?= $(shell nproc)
+# The scenarios stay in molecule/ (the layout the collection documents); naming the glob
+# tells molecule so, instead of its notice about extensions/molecule.
+export MOLECULE_GLOB := molecule/*/molecule.yml
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,16 +44,32 @@ system-deps: setup  ## Debian packages and npm modules the service/image/browser
 	services/scripts/install-deps.sh
 
 # --- the main job ----------------------------------------------------------------
-up: setup  ## start the local AWS endpoint (moto + localaws patches)
-	$(BIN)/python -m localaws start
+# DATAPLANE=1 (default): the endpoint runs tasks as containers and serves the load balancers'
+# listeners on loopback (docs/local-endpoint.md, "Data plane"); `make up DATAPLANE=0` starts
+# the control plane only.
+DATAPLANE ?= 1
+# real seconds per AWS minute (LOCALAWS_TIME_SCALE) for `make up`: at 10 the canary's minute lasts 10 s,
+# and the target groups' unhealthy threshold (3 x 15 s) 7.5 s, long enough for a task's process to start
+TIME_SCALE ?= 10
+# image versions the demo builds and pushes (tools/demo_images.py: v1..v4)
+DEMO_VERSIONS ?= v1,v2
+
+up: setup  ## start the local AWS endpoint (moto + localaws patches; DATAPLANE=0: no containers)
+	LOCALAWS_DATAPLANE=$(DATAPLANE) LOCALAWS_TIME_SCALE=$(TIME_SCALE) $(BIN)/python -m localaws start
+
+images: setup  ## build the api/web images once per source hash and tag the demo versions (DEMO_VERSIONS)
+	$(BIN)/python tools/demo_images.py build --versions $(DEMO_VERSIONS)
 
 down:  ## stop the local AWS endpoint
 	$(BIN)/python -m localaws stop
 
-demo: up  ## deploy the whole stack to the local endpoint, then a blue/green release
+demo: system-deps images up  ## deploy the whole stack to the local endpoint (real tasks), then release v2
 	eval "$$($(BIN)/python -m localaws env)"
+	# the images go to ECR first, so the services' first tasks find them
+	$(BIN)/python tools/demo_images.py push --versions $(DEMO_VERSIONS) --require-dataplane
 	$(BIN)/ansible-playbook playbooks/site.yml
 	$(BIN)/ansible-playbook playbooks/deploy.yml -e deploy_image_tag=v2
+	$(BIN)/python -m localaws status
 
 destroy: up  ## remove the whole stack from the local endpoint
 	eval "$$($(BIN)/python -m localaws env)"
@@ -86,8 +106,9 @@ build: setup  ## build the collection tarball and install it into a clean collec
 unit: setup  ## unit tests
 	$(BIN)/pytest tests/unit -q
 
-integration: setup  ## playbook and module tests against the real local endpoint
-	$(BIN)/pytest tests/localaws tests/integration -q -n $(PYTEST_WORKERS)
+# --durations: CI's log says where the time goes (the budget of `make test` is 30 min on 2 cores)
+integration: setup  ## playbook, module, data plane and AWX (ansible-runner) tests against the real local endpoint
+	$(BIN)/pytest tests/localaws tests/integration tests/awx -q -n $(PYTEST_WORKERS) --durations=30
 
 # CI runs the bluegreen scenario: the whole stack (network included), a release, a broken
 # release rolled back, teardown. network and default are its subsets; molecule-all runs
@@ -99,9 +120,10 @@ molecule-all: setup  ## every molecule scenario (network, default, bluegreen)
 	$(BIN)/molecule test --all
 
 services: setup  ## API/web through real gunicorn, nginx, Chromium; real image builds
-	$(BIN)/pytest tests/services -q
+	$(BIN)/pytest tests/services -q --durations=15
 
-test: system-deps lint sanity build unit integration molecule services  ## every test (installs what it needs)
+# images before integration: the data plane tests run the demo's images (built once per source hash)
+test: system-deps lint sanity build unit images integration molecule services  ## every test (installs what it needs)
 
 bench: setup  ## benchmarks: converge vs boto3 floor; API vs Express
 	$(BIN)/python bench/converge/run.py
@@ -110,4 +132,4 @@ bench: setup  ## benchmarks: converge vs boto3 floor; API vs Express
 clean:  ## remove build output and endpoint state
 	rm -rf build .localaws .pytest_cache
 
-.PHONY: help setup system-deps up down demo destroy lint sanity build unit integration molecule molecule-all services test bench clean
+.PHONY: help setup system-deps up down images demo destroy lint sanity build unit integration molecule molecule-all services test bench clean

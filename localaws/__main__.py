@@ -2,8 +2,12 @@
 
     python -m localaws serve [--port N]     foreground (used by the launcher)
     python -m localaws start                background; state in .localaws/
-    python -m localaws env                  shell exports for the running endpoint
-    python -m localaws reset | stop | status
+    python -m localaws env                  shell exports: eval "$(python -m localaws env)"
+    python -m localaws reset | stop | status    status: also the load balancers' local URLs
+
+One state directory for every command (``.localaws/`` in the checkout, or
+``LOCALAWS_STATE_DIR``), so ``make demo`` and a plain ``python -m localaws env``
+talk about the same endpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 
 from localaws.launcher import ROOT, EndpointError, LocalAWS
@@ -29,6 +34,60 @@ def _running() -> LocalAWS | None:
     aws = LocalAWS()
     aws.url = state["url"]
     return aws if aws.healthy() else None
+
+
+def _listeners(aws: LocalAWS) -> list[dict] | None:
+    """The data plane's local listeners (``GET /_localaws/dataplane/listeners``); None when the
+    endpoint runs the control plane only (the route exists only with ``LOCALAWS_DATAPLANE=1``)."""
+    try:
+        return json.loads(aws._request("/_localaws/dataplane/listeners"))
+    except (OSError, ValueError, EndpointError):
+        return None
+
+
+def _print_listeners(aws: LocalAWS) -> None:
+    listeners = _listeners(aws)
+    if listeners is None:
+        print("localaws: data plane off (control plane only; LOCALAWS_DATAPLANE=1 runs tasks and load balancers)")
+        return
+    if not listeners:
+        print("localaws: data plane on; no load balancer listener yet")
+    for li in sorted(listeners, key=lambda li: (li["loadBalancerName"], li["port"])):
+        print(f"localaws: load balancer {li['loadBalancerName']} listener {li['protocol']}:{li['port']} -> {li['localUrl']}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours counts as gone
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _stop(pid: int, timeout: float = 15.0) -> str:
+    """SIGTERM, wait until the process is gone (SIGKILL after ``timeout``); say how it ended."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return "was not running"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return "stopped"
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return "stopped"
+    while _pid_alive(pid):
+        time.sleep(0.05)
+    return f"killed (did not stop within {timeout:.0f}s of SIGTERM)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,24 +113,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "start":
         if running:
             print(f"localaws: already serving {running.url}")
+            _print_listeners(running)
             return 0
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         aws = LocalAWS(port=args.port, log_path=STATE_DIR / "server.log").start()
         STATE.write_text(json.dumps({"url": aws.url, "pid": aws.process.pid}))
         print(f"localaws: serving {aws.url} (log {STATE_DIR / 'server.log'})")
+        _print_listeners(aws)
         return 0
     if args.command == "stop":
         if STATE.exists():
-            pid = json.loads(STATE.read_text())["pid"]
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            outcome = _stop(json.loads(STATE.read_text())["pid"])
             STATE.unlink()
-            print("localaws: stopped")
+            print(f"localaws: {outcome}")
+        else:
+            print("localaws: not running")
         return 0
     if not running:
-        print("localaws: not running; start it with `python -m localaws start`", file=sys.stderr)
+        print(f"localaws: not running (state dir {STATE_DIR}); start it with `python -m localaws start`",
+              file=sys.stderr)
         return 1
     if args.command == "reset":
         running.reset()
@@ -82,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {key}={shlex.quote(value)}")
     else:
         print(f"localaws: serving {running.url}")
+        _print_listeners(running)
     return 0
 
 

@@ -197,6 +197,14 @@ class ConnectionPool:
             return
         idle.put(conn)
 
+    def discard(self, host: str, port: int) -> None:
+        """Close every idle connection to one target: after one of them turned out stale (the
+        target restarted, or a new task got the address of an old one) the others are too."""
+        with self.lock:
+            idle = self.idle.pop((host, port), None)
+        while idle is not None and not idle.empty():
+            idle.get_nowait().close()
+
     def clear(self) -> None:
         with self.lock:
             pools, self.idle = list(self.idle.values()), {}
@@ -393,6 +401,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 # A pooled connection the target had closed: the request never reached it, so one
                 # fresh attempt is safe; anything else is the target's failure (502).
                 if reused and attempt == 0 and not isinstance(exc, ConnectionRefusedError):
+                    pool.discard(host, port)  # the retry opens a fresh connection
                     continue
                 raise TargetError(502) from None
             except (OSError, http.client.HTTPException):

@@ -801,12 +801,24 @@ def run_args(task: LocalTask, container: ContainerRun, image: str, injected_env:
         _interval, timeout, retries, start_period = _health_timing(d)
         # podman schedules no checks itself (no systemd timers here): the runner calls
         # `podman healthcheck run` on the task definition's interval.
-        args += ["--health-cmd", json.dumps(hc["command"]), "--health-interval", "disable",
+        args += ["--health-cmd", _podman_health_cmd(hc["command"]), "--health-interval", "disable",
                  "--health-timeout", f"{timeout}s", "--health-retries", str(retries),
                  "--health-start-period", f"{start_period}s"]
     args.append(image)
     args += [str(a) for a in d.get("command") or []]
     return args
+
+
+def _podman_health_cmd(command: list[str]) -> str:
+    """The task definition's healthCheck command as podman 4.3 takes it: ``CMD-SHELL`` as a plain
+    string (podman runs it with a shell), ``CMD`` as a JSON array of the argv without the ``CMD``
+    marker (podman adds it; given with the marker, it splits the whole array on spaces)."""
+    kind, *rest = [str(part) for part in command] or ["NONE"]
+    if kind == "CMD-SHELL":
+        return " ".join(rest)
+    if kind == "CMD":
+        return json.dumps(rest)
+    return json.dumps([kind, *rest])  # no marker: an argv, as podman reads a JSON array
 
 
 def _task_dir(task: LocalTask):

@@ -18,7 +18,10 @@ AWS's CodeDeploy API reference (shapes from botocore's service model):
   every default action and rule of the production listener that forwards to
   the original target group), termination wait, original task set removed.
   CloudWatch alarms and target health are watched; failures and stops roll back
-  as the group's autoRollbackConfiguration says.
+  as the group's autoRollbackConfiguration says. With the data plane on
+  (``LOCALAWS_DATAPLANE=1``) the replacement must really be ready before traffic
+  moves: its tasks RUNNING and their targets healthy in the load balancer's own
+  checks, within 60 AWS minutes (EcsRun._await_replacement).
 
 Time: ``LOCALAWS_TIME_SCALE`` seconds of real time per AWS minute (default 1.0);
 ``POST /_localaws/codedeploy/time-scale {"secondsPerMinute": 0.2}`` changes it.
@@ -46,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from localaws import dataplane
 from localaws.patches import ecs as ecs_patch
 from localaws.patches import elbv2 as elbv2_patch
 from localaws.patches._shared import LOCK, AwsError, control_route, serialise_calls
@@ -58,6 +62,18 @@ ECS_EVENTS = ("BeforeInstall", "Install", "AfterInstall", "AllowTestTraffic", "A
 HOOK_EVENTS = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
 EVENT_MINUTES = 0.05          # each lifecycle event takes 3 AWS seconds
 HOOK_TIMEOUT_MINUTES = 60.0   # AWS fails a hook that does not report within an hour
+# With the data plane on, Install and AllowTestTraffic wait for the replacement task set to be ready
+# (tasks RUNNING, targets healthy) at most this long in AWS minutes, shared by both waits: AWS fails
+# such a deployment with "The deployment timed out while waiting for the replacement task set to
+# become healthy. This time out period is 60 minutes." (the error CodeDeploy reports; the wait is
+# the Install step of https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html#deployment-steps-what-happens).
+READY_TIMEOUT_MINUTES = 60.0
+# Replacement tasks that fail (TaskFailedToStart, an essential container exiting, container health
+# checks) before the task set is ready: at this many the deployment fails at once rather than at the
+# timeout. 3 is the floor of ECS's own failed-task threshold for deployments that cannot reach a steady
+# state (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html).
+FAILED_TASK_LIMIT = 3
+HEALTH_POLL_SECONDS = 0.2     # real seconds between readings of the replacement's tasks and targets
 TICK_SECONDS = 0.02
 CREATED = datetime(2014, 10, 6, tzinfo=UTC)  # createTime of the predefined configs
 
@@ -415,6 +431,11 @@ class EcsRun:
         self.skip_termination = False
         self.waiting_for = ""
         self.wait: Wait | None = None
+        # Data plane: the AWS minute by which the replacement must be ready, whether its real target
+        # health is watched (from readiness to the end of AllowTraffic), the last reading of it.
+        self.ready_deadline: float | None = None
+        self.watch_health = False
+        self._health_reading: tuple[float, tuple[str, str]] | None = None
         self.finished = False
         self.gen = self._process()
         self.gen_started = False
@@ -468,7 +489,9 @@ class EcsRun:
         event.update(status="InProgress", startTime=_now())
         self.last_updated = _now()
         if action is not None:
-            action()
+            waits = action()
+            if waits is not None:  # an action that waits (for the replacement to be ready) is a generator
+                yield from waits
         function = self.appspec["hooks"].get(name) if name in HOOK_EVENTS else None
         if function:
             hook = {"lifecycleEventName": name, "functionName": function,
@@ -512,9 +535,9 @@ class EcsRun:
         self._resolve_target_groups()
 
         yield from self._run_event("BeforeInstall")
-        yield from self._run_event("Install", self._install)
+        yield from self._run_event("Install", self._install_ready)
         yield from self._run_event("AfterInstall")
-        yield from self._run_event("AllowTestTraffic", self._allow_test_traffic)
+        yield from self._run_event("AllowTestTraffic", self._allow_test_traffic_ready)
         yield from self._run_event("AfterAllowTestTraffic")
 
         ready = (self.group.blue_green_deployment_configuration or {}).get("deploymentReadyOption") or {}
@@ -631,9 +654,131 @@ class EcsRun:
         if self.test_listeners:
             self._rewrite(self.test_listeners, [(self.replacement_tg.arn, 1)])
 
+    # -- readiness of the replacement (data plane) -----------------------------------------
+    # AWS: Install creates the replacement task set and CodeDeploy waits for it to become healthy
+    # before it reroutes any traffic; a replacement that cannot reach a steady state fails the
+    # deployment, and the deployment group's automatic rollback (DEPLOYMENT_FAILURE) sends production
+    # back to the original task set (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html,
+    # "What happens during an Amazon ECS deployment" and "Stopped and failed deployments"). With the
+    # data plane on, ready means the task runner's tasks RUNNING and their targets healthy per the load
+    # balancer's real health checks; off, nothing runs and the task set is ready at once, as before.
+    def _install_ready(self):
+        self._install()
+        if self._real_tasks() or self._real_health():
+            self.ready_deadline = CLOCK.minutes + READY_TIMEOUT_MINUTES
+            yield from self._await_replacement()
+
+    def _allow_test_traffic_ready(self):
+        self._allow_test_traffic()
+        # The test listener now forwards to the replacement group: its health checks start (a group
+        # no listener uses is never checked), so production waits for their verdict too.
+        if self.ready_deadline is not None:
+            yield from self._await_replacement()
+            self.watch_health = True
+
+    @staticmethod
+    def _real_tasks() -> bool:
+        if not dataplane.running("tasks"):
+            return False
+        from localaws.dataplane import tasks
+
+        return tasks.active()
+
+    @staticmethod
+    def _real_health() -> bool:
+        return dataplane.running("alb")
+
+    def _await_replacement(self):
+        self._health_reading = None  # a reading from before (another listener setup) says nothing now
+        while True:
+            remaining = max((self.ready_deadline or 0.0) - CLOCK.minutes, 0.0)
+            timed_out = yield Wait(remaining, until=lambda: self._replacement_status(cached=True)[0] in
+                                   ("ready", "failed"), label="replacement")
+            status, detail = self._replacement_status()
+            if status == "ready":
+                return
+            if status == "failed" or timed_out:
+                break
+        if status == "failed":
+            raise DeploymentFailure("ECS_UPDATE_ERROR",
+                                    f"The ECS service cannot be updated: the replacement task set "
+                                    f"{self.replacement_ts.id} cannot reach a steady state: {detail}")
+        # Timed out: unhealthy targets are a health failure, tasks that never ran an ECS one.
+        code = "HEALTH_CONSTRAINTS" if status == "unhealthy" else "ECS_UPDATE_ERROR"
+        raise DeploymentFailure(code, f"The deployment timed out while waiting for the replacement task set to "
+                                      f"become healthy. This time out period is {READY_TIMEOUT_MINUTES:g} "
+                                      f"minutes. {detail}")
+
+    def _replacement_status(self, cached: bool = False) -> tuple[str, str]:
+        """("ready" | "waiting" | "unhealthy" | "failed", what is wrong) for the replacement task set."""
+        now = time.monotonic()
+        if cached and self._health_reading and now - self._health_reading[0] < HEALTH_POLL_SECONDS:
+            return self._health_reading[1]
+        reading = self._read_replacement()
+        self._health_reading = (now, reading)
+        return reading
+
+    def _read_replacement(self) -> tuple[str, str]:
+        task_set, target_group = self.replacement_ts, self.replacement_tg
+        if task_set is None or target_group is None:
+            return "waiting", "the replacement task set does not exist yet."
+        running_ips: list[str] | None = None
+        if self._real_tasks():
+            models = [t for t in list(self.ecs.tasks.get(self.service.cluster_name, {}).values())
+                      if getattr(t, "started_by", None) == task_set.id]
+            failed = [t for t in models if _task_failed(t)]  # moto keeps tasks in launch order
+            last = (f"task {failed[-1].id} stopped ({getattr(failed[-1], 'stop_code', '')}): "
+                    f"{failed[-1].stopped_reason}") if failed else ""
+            if len(failed) >= FAILED_TASK_LIMIT:
+                return "failed", f"{len(failed)} tasks failed; the last {last}"
+            running = [t for t in models if t.last_status == "RUNNING" and t.desired_status == "RUNNING"]
+            wanted = int(getattr(task_set, "computed_desired_count", 0) or 0)
+            if len(running) < wanted:
+                return "waiting", (f"{len(running)} of {wanted} replacement tasks are RUNNING."
+                                   + (f" The last stopped {last}" if last else ""))
+            running_ips = [ip for ip in (_task_ip(t) for t in running) if ip]
+        if not self._real_health():
+            return "ready", ""
+        live = [r for r in self.elbv2.describe_target_health(target_group.arn, [])
+                if r.status not in ("draining",)]
+        if running_ips is not None:
+            by_id = {r.instance_id: r for r in live}
+            if any(ip not in by_id for ip in running_ips):
+                return "waiting", f"the replacement tasks are not registered in target group {target_group.name} yet."
+            live = [by_id[ip] for ip in running_ips]
+        used = self._group_in_use(target_group.arn)
+        bad = [r for r in live if r.status == "unhealthy"]
+        if bad:
+            return "unhealthy", (f"Target {bad[0].instance_id}:{bad[0].port} in target group {target_group.name} "
+                                 f"is unhealthy ({bad[0].reason}: {bad[0].description}).")
+        # healthy, or health checks disabled ("unavailable": the load balancer routes to it); "unused"
+        # counts only while no listener forwards to the group (its checks have not begun otherwise).
+        ok = ("healthy", "unavailable") if used else ("healthy", "unavailable", "unused")
+        pending = [r for r in live if r.status not in ok]
+        if pending:
+            return "waiting", (f"Target {pending[0].instance_id}:{pending[0].port} in target group "
+                               f"{target_group.name} is {pending[0].status}.")
+        return "ready", ""
+
+    def _group_in_use(self, target_group_arn: str) -> bool:
+        """True when a listener (default action or rule) of the load balancers forwards to the group."""
+        for load_balancer in list(self.elbv2.load_balancers.values()):
+            for listener in list(load_balancer.listeners.values()):
+                for _, rule in elbv2_patch.listener_action_sets(listener):
+                    if any(elbv2_patch.forwards_to(dict(a.data), target_group_arn) for a in rule.actions):
+                        return True
+        return False
+
     def _shift(self, weight: int) -> None:
         self.weight = weight
-        self._rewrite(self.prod_listeners, [(self.original_tg.arn, 100 - weight), (self.replacement_tg.arn, weight)])
+        if weight >= 100:
+            # The end state AWS leaves: both groups, the replacement at 100 listed first, the original
+            # kept at 0 ("the listener rules will change from (TG1: 1) to (TG2: 100, TG1: 0)",
+            # CodeDeploy service team, quoted in traveloka/terraform-aws-alb-single-listener#47).
+            weights = [(self.replacement_tg.arn, 100), (self.original_tg.arn, 0)]
+        else:
+            weights = [(self.original_tg.arn, 100 - weight), (self.replacement_tg.arn, weight)]
+        self._rewrite(self.prod_listeners, weights)
         self.last_updated = _now()
 
     # -- endings ---------------------------------------------------------------------------
@@ -655,7 +800,17 @@ class EcsRun:
             self._set_target("Failed" if status == "Failed" else "Skipped")
 
     def _rollback_resources(self) -> None:
+        # Test listeners get their actions back as they were; production forwards come back as the
+        # mirror image of a release's end state (original 100 first, replacement 0): AWS does not
+        # document the rolled-back shape, this keeps the one shape a finished deployment leaves.
+        production = {id(elbv2_patch.find_listener(self.elbv2, arn)) for arn in getattr(self, "prod_listeners", [])}
+        back = ([(self.original_tg.arn, 100), (self.replacement_tg.arn, 0)]
+                if self.original_tg is not None and self.replacement_tg is not None else [])
         for listener, rule, data in reversed(self.saved_actions):
+            if id(listener) in production and back:
+                data = [elbv2_patch.weighted_forward(d, back)
+                        if elbv2_patch.forwards_to(d, back[0][0]) or elbv2_patch.forwards_to(d, back[1][0]) else d
+                        for d in data]
             elbv2_patch.set_rule_actions(listener, rule, data)
         self.saved_actions = []
         self.weight = 0
@@ -703,10 +858,20 @@ class EcsRun:
         alarms = getattr(self.cloudwatch, "alarms", {})
         return [n for n in names if n in alarms and alarms[n].state_value == "ALARM"]
 
-    def _unhealthy(self) -> bool:
+    def _unhealthy(self) -> str | None:
+        """Why the replacement's targets count as unhealthy now (HEALTH_CONSTRAINTS), or None."""
         if self.replacement_ts is None or self.replacement_tg is None:
-            return False
-        return elbv2_patch.health_override(self.replacement_tg.arn) in ("unhealthy", "unavailable")
+            return None
+        if elbv2_patch.health_override(self.replacement_tg.arn) in ("unhealthy", "unavailable"):
+            return (f"The deployment failed because the replacement task set's targets in target group "
+                    f"{self.replacement_tg.name} are unhealthy.")
+        # Data plane: once the replacement was ready, a target failing its real health checks while
+        # traffic moves to it fails the deployment (and rolls it back), as the hand-set state does.
+        if self.watch_health and self._event("AllowTraffic")["status"] != "Succeeded":
+            status, detail = self._replacement_status(cached=True)
+            if status == "unhealthy":
+                return f"The deployment failed because the replacement task set became unhealthy. {detail}"
+        return None
 
     def tick(self, now: float) -> None:
         if self.finished:
@@ -726,10 +891,9 @@ class EcsRun:
                            f"selected, and the affected deployments have been stopped. Activated alarms: "
                            f"<{', '.join(alarms)}>", self._auto_rollback("DEPLOYMENT_STOP_ON_ALARM"))
                 return
-            if self._unhealthy():
-                self.fail("HEALTH_CONSTRAINTS",
-                          f"The deployment failed because the replacement task set's targets in target group "
-                          f"{self.replacement_tg.name} are unhealthy.")
+            unhealthy = self._unhealthy()
+            if unhealthy:
+                self.fail("HEALTH_CONSTRAINTS", unhealthy)
                 return
         if self.wait is not None:
             satisfied = bool(self.wait.until and self.wait.until())
@@ -753,6 +917,22 @@ class EcsRun:
             return
         step.deadline = now + step.minutes
         self.wait = step
+
+
+def _task_failed(task: Any) -> bool:
+    """A task that stopped without being asked to: it could not start, its essential container exited,
+    or it failed its container health checks (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html)."""
+    code = getattr(task, "stop_code", None)
+    return code in ("TaskFailedToStart", "EssentialContainerExited") or (
+        task.stopped_reason or "").startswith("Task failed container health checks")
+
+
+def _task_ip(task: Any) -> str:
+    for attachment in getattr(task, "attachments", None) or []:
+        for detail in attachment.get("details", []):
+            if detail.get("name") == "privateIPv4Address":
+                return detail.get("value") or ""
+    return ""
 
 
 def _rollback_deployment(run: EcsRun) -> str:

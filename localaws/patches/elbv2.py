@@ -8,6 +8,10 @@ group, and makes a CodeDeploy deployment whose replacement task set is
 registered there fail. ``"state": "healthy"`` (or ``null``) clears it;
 ``GET`` lists the overrides. Cleared by ``/moto-api/reset``.
 
+With the data plane on (``LOCALAWS_DATAPLANE=1``) DescribeTargetHealth reports
+the real health checks of ``localaws/dataplane/alb_health.py`` and an override
+applies on top of them (to the load balancer's routing too), as fault injection.
+
 The helpers below rewrite the forward actions of listeners and rules the way
 CodeDeploy does during an ECS blue/green deployment.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from localaws import dataplane
 from localaws.patches._shared import LOCK, control_route, serialise_calls
 
 STATES = ("initial", "healthy", "unhealthy", "unused", "draining", "unavailable")
@@ -96,10 +101,17 @@ def forwards_to(action_data: dict, target_group_arn: str) -> bool:
 
 
 def weighted_forward(action_data: dict, weights: list[tuple[str, int]]) -> dict:
-    """The forward action ``action_data`` rewritten to send traffic by ``weights`` [(tg arn, weight)]."""
+    """The forward action ``action_data`` rewritten to send traffic by ``weights`` [(tg arn, weight)].
+
+    Groups at weight 0 stay listed, in the order given: after a release CodeDeploy leaves the
+    original group behind the listener at weight 0 (CodeDeploy service team, quoted in
+    https://github.com/traveloka/terraform-aws-alb-single-listener/pull/47). ``TargetGroupArn``
+    is only set for a single group, as DescribeListeners/DescribeRules answer (Action, ELBv2 API
+    reference: "If you specify both ForwardConfig and TargetGroupArn, you can specify only one
+    target group").
+    """
     new = {k: copy.deepcopy(v) for k, v in action_data.items() if k not in ("TargetGroupArn", "ForwardConfig")}
     stickiness = (action_data.get("ForwardConfig") or {}).get("TargetGroupStickinessConfig") or {"Enabled": False}
-    weights = [(arn, weight) for arn, weight in weights if weight > 0] or weights[:1]
     if len(weights) == 1:
         new["TargetGroupArn"] = weights[0][0]
     new["ForwardConfig"] = {
@@ -132,6 +144,13 @@ def apply() -> None:
 
     def describe_target_health(self, target_group_arn, targets):
         results = original(self, target_group_arn, targets)
+        if dataplane.running("alb"):
+            # Real health checks (localaws/dataplane/alb_health.py); the overrides below stay
+            # on top of them as fault injection.
+            from localaws.dataplane import alb
+
+            real = alb.describe_target_health(self.target_groups[target_group_arn], targets, results)
+            results = results if real is None else real
         state = HEALTH.get(target_group_arn)
         if not state:
             return results

@@ -42,6 +42,19 @@ def observe_weights(p, deployment_id: str, timeout: float = 15.0) -> tuple[list[
     raise AssertionError("deployment did not finish")
 
 
+def forwards(p, listener_arn: str) -> list[dict]:
+    """The forward action of the default action and of each rule of a listener, as DescribeRules answers."""
+    rules = sorted(p.elb.describe_rules(ListenerArn=listener_arn)["Rules"], key=lambda r: (r["IsDefault"], r["Priority"]))
+    return [a for rule in rules for a in rule["Actions"] if a["Type"] == "forward"]
+
+
+def both_groups(first: str, second: str) -> dict:
+    """A forward action to ``first`` at weight 100 and ``second`` at 0, with no TargetGroupArn."""
+    return {"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": first, "Weight": 100}, {"TargetGroupArn": second, "Weight": 0}],
+        "TargetGroupStickinessConfig": {"Enabled": False}}}
+
+
 def test_release_v1_to_v2_and_back(platform):
     p = platform
     p.group()
@@ -60,6 +73,9 @@ def test_release_v1_to_v2_and_back(platform):
     assert p.serves_only(p.prod_listener, p.green_tg)
     assert p.serves_only(p.test_listener, p.green_tg)
     assert len(p.forward_weights(p.prod_listener)) == 2
+    # AWS's end state: both groups stay behind the listener, the replacement at 100 (first), the
+    # original at 0 (CodeDeploy service team, quoted in traveloka/terraform-aws-alb-single-listener#47)
+    assert forwards(p, p.prod_listener) == [both_groups(p.green_tg, p.blue_tg)] * 2
 
     service = p.service_info()
     assert service["taskDefinition"] == p.td2
@@ -83,6 +99,7 @@ def test_release_v1_to_v2_and_back(platform):
     back = p.deploy(p.td1)
     assert p.wait(back)["status"] == "Succeeded"
     assert p.serves_only(p.prod_listener, p.blue_tg)
+    assert forwards(p, p.prod_listener) == [both_groups(p.blue_tg, p.green_tg)] * 2
     assert p.service_info()["taskDefinition"] == p.td1
     assert p.deployment(back)["previousRevision"]["appSpecContent"]["content"] == info["revision"][
         "appSpecContent"]["content"]
@@ -194,6 +211,8 @@ def test_stop_with_and_without_rollback(platform):
     assert info["status"] == "Stopped"
     assert info["rollbackInfo"]["rollbackDeploymentId"]
     assert p.serves_only(p.prod_listener, p.blue_tg)
+    # the mirror image of a release's end state: the original at 100 (first), the replacement at 0
+    assert forwards(p, p.prod_listener) == [both_groups(p.blue_tg, p.green_tg)] * 2
     assert [ts["taskDefinition"] for ts in p.service_info()["taskSets"]] == [p.td1]
     with pytest.raises(ClientError) as exc:
         p.cd.stop_deployment(deploymentId=deployment_id)

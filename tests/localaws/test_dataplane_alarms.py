@@ -28,8 +28,13 @@ WAIT = 20.0  # upper bound of every wait (real seconds); the waits end as soon a
 
 @pytest.fixture(scope="module")
 def dp(tmp_path_factory):
-    """An endpoint of its own with the data plane on (the session one runs without it)."""
-    settings = {"LOCALAWS_DATAPLANE": "1", "LOCALAWS_TIME_SCALE": str(SCALE)}
+    """An endpoint of its own with the data plane on (the session one runs without it).
+
+    Only the metrics engine: these tests feed requests through the metrics control route. With the
+    task runner on, CodeDeploy would (rightly) fail the conftest platform's release at Install, its
+    ``nginx:2`` image being in no local registry (tests/localaws/test_dataplane_codedeploy.py)."""
+    settings = {"LOCALAWS_DATAPLANE": "1", "LOCALAWS_DATAPLANE_ENGINES": "metrics",
+                "LOCALAWS_TIME_SCALE": str(SCALE)}
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:

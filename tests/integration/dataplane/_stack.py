@@ -1,0 +1,114 @@
+"""The deployed stack the data-plane tests share, and helpers to talk to it.
+
+The endpoint runs with the data plane on (tasks as podman containers, load balancer listeners on
+loopback); the images come from ``tools/demo_images.py`` (the script ``make demo`` uses), built once
+per source hash; ``playbooks/site.yml`` converges the stack from ``inventories/local`` with smaller
+desired counts (two API tasks, so "whichever task answers" means something; one web task).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from localaws import LocalAWS
+from tests.conftest import PlaybookRun
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+REGION = "us-east-1"
+# Real seconds per AWS minute: the canary's minute lasts 4 s, the termination wait (5 min) 20 s, the
+# target groups' 15 s health-check interval 1 s, their 30 s deregistration delay 2 s.
+TIME_SCALE = 4.0
+# The emulation scales health-check intervals but not the seconds a container takes to start: with the
+# role's 3 x 15 s a new target would be unhealthy after 3 s real, before gunicorn listens on a loaded
+# machine (AWS gives it 45 s). 10 x 15 s (AWS's maximum threshold) gives it 10 s.
+STACK_SETTINGS = {"alb_unhealthy_threshold": 10}
+VERSIONS = ["v1", "v2", "v3", "v4"]
+
+
+def stack_services() -> list[dict]:
+    """The inventory's services with the test's desired counts."""
+    stack = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
+    services = stack["stack_services"]
+    for svc in services:
+        if svc["name"] == "web":
+            svc.update(desired_count=1, min_count=1, max_count=2)
+        if svc["name"] == "api":
+            svc.update(desired_count=2, min_count=2, max_count=3)
+    return services
+
+
+class Stack:
+    def __init__(self, aws: LocalAWS, log: Path):
+        self.aws = aws
+        self.log = log
+        self.extra_vars = {"stack_services": stack_services(), **STACK_SETTINGS}
+        self.session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                     aws_session_token="testing", region_name=REGION)
+        self.production_url = ""
+        self.test_url = ""
+        self.site: PlaybookRun | None = None
+
+    def client(self, service: str):
+        return self.session.client(service, endpoint_url=self.aws.url)
+
+    def control(self, path: str) -> Any:
+        with urllib.request.urlopen(self.aws.url + path, timeout=10) as resp:
+            return json.load(resp)
+
+    def playbook(self, playbook: str, extra_vars: dict | None = None) -> PlaybookRun:
+        """``ansible-playbook -i inventories/local`` against the endpoint, JSON callback (as tests/conftest.py)."""
+        cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local", playbook,
+               "-e", json.dumps(dict(self.extra_vars, **(extra_vars or {})))]
+        env = dict(os.environ, **self.aws.environment(REGION), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                   ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_JSON_INDENT="0",
+                   ANSIBLE_DEPRECATION_WARNINGS="false")
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        try:
+            data = json.loads(proc.stdout[proc.stdout.index("{"):])
+        except ValueError:
+            data = {"stats": {}, "plays": []}
+        return PlaybookRun(proc.returncode, data.get("stats", {}), data.get("plays", []), proc.stdout, proc.stderr)
+
+    def listeners(self) -> dict[int, str]:
+        """AWS listener port -> local URL, for the stack's load balancer."""
+        return {li["port"]: li["localUrl"] for li in self.control("/_localaws/dataplane/listeners")
+                if li["loadBalancerName"] == "seed"}
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    """One GET on a fresh connection: (status, body); a connection error raises."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_for(what: str, probe: Callable[[], Any], deadline: float = 240, interval: float = 0.5) -> Any:
+    """Poll ``probe`` until truthy; fail naming ``what`` (and the last value seen) past the deadline."""
+    end = time.monotonic() + deadline
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = probe()
+        except (OSError, ValueError) as exc:  # a listener not open yet, a body not JSON yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {deadline}s waiting for {what}; last seen: {last!r}")

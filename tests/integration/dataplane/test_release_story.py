@@ -1,0 +1,348 @@
+"""The release story with real requests: the deployed stack serves traffic through its load balancer.
+
+One stack (conftest.py: the data plane on, images from tools/demo_images.py, site.yml), then, in
+order: a browser uses the page (items shared by the API tasks); v1 -> v2 with deploy.yml (the api's
+canary) under a bounded load with no failed request; a task killed with SIGKILL is replaced and the
+load balancer stops routing to it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+
+from localaws.dataplane.podman import podman, podman_json
+from tests.integration.dataplane._stack import TIME_SCALE, get, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.images]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def version_of(url: str) -> dict:
+    status, body = get(url + "/api/version")
+    assert status == 200, (status, body[:300])
+    return json.loads(body)
+
+
+def post_item(url: str, name: str) -> dict:
+    request = urllib.request.Request(url + "/api/items", data=json.dumps({"name": name}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 201
+        return json.load(resp)
+
+
+def item_names(url: str) -> set[str]:
+    status, body = get(url + "/api/items?limit=100")
+    assert status == 200, (status, body[:300])
+    return {i["name"] for i in json.loads(body)["items"]}
+
+
+def running_tasks(stack, service: str) -> list[dict]:
+    ecs = stack.client("ecs")
+    arns = ecs.list_tasks(cluster="seed", serviceName=service, desiredStatus="RUNNING")["taskArns"]
+    tasks = ecs.describe_tasks(cluster="seed", tasks=arns)["tasks"] if arns else []
+    return [t for t in tasks if t["lastStatus"] == "RUNNING"]
+
+
+def task_ip(task: dict) -> str:
+    details = {d["name"]: d["value"] for a in task.get("attachments", []) for d in a.get("details", [])}
+    return details["privateIPv4Address"]
+
+
+def healthy_targets(stack, target_group: str) -> set[str]:
+    elbv2 = stack.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=[target_group])["TargetGroups"][0]["TargetGroupArn"]
+    return {d["Target"]["Id"] for d in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+            if d["TargetHealth"]["State"] == "healthy"}
+
+
+@dataclass
+class Sample:
+    at: float
+    path: str
+    status: int | None
+    version: str | None = None
+    host: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Load:
+    """A bounded load generator: ``workers`` threads GET ``paths`` in turn on fresh connections until
+    stopped, ``max_requests`` sent or ``max_seconds`` passed, whichever comes first."""
+
+    url: str
+    paths: tuple[str, ...] = ("/api/version", "/")
+    workers: int = 4
+    max_requests: int = 20000
+    max_seconds: float = 420
+    pause: float = 0.02
+    samples: list[Sample] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="load")
+        self._started = time.monotonic()
+        self._futures = [self._pool.submit(self._worker, i) for i in range(self.workers)]
+
+    def _worker(self, index: int) -> None:
+        n = index
+        while not self._stop.is_set() and time.monotonic() - self._started < self.max_seconds:
+            with self._lock:
+                if self._sent >= self.max_requests:
+                    return
+                self._sent += 1
+            path = self.paths[n % len(self.paths)]
+            n += 1
+            sample = Sample(time.monotonic(), path, None)
+            try:
+                status, body = get(self.url + path, timeout=30)
+                sample.status = status
+                if path == "/api/version" and status == 200:
+                    doc = json.loads(body)
+                    sample.version, sample.host = doc["version"], doc["host"]
+                elif status != 200:
+                    sample.error = body[:200].decode(errors="replace")
+            except OSError as exc:
+                sample.error = repr(exc)
+            with self._lock:
+                self.samples.append(sample)
+            time.sleep(self.pause)
+
+    def stop(self) -> list[Sample]:
+        self._stop.set()
+        for future in self._futures:
+            future.result()
+        self._pool.shutdown()
+        return sorted(self.samples, key=lambda s: s.at)
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("chromium/chromium-driver missing: run services/scripts/install-deps.sh")
+    profile = tempfile.mkdtemp(prefix="seed-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1000,800", f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver, condition, timeout=30):
+    """Poll ``condition``; a stale element (React re-rendered the list) means "not yet"."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException]).until(condition)
+
+
+def by_testid(driver, testid):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+
+def text_of(driver, testid) -> str:
+    return wait(driver, lambda d: by_testid(d, testid) and by_testid(d, testid)[0].text)
+
+
+def item_texts(driver) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('[data-testid=\"item\"]'), (li) => li.textContent)")
+
+
+# --- the story --------------------------------------------------------------------------------
+def test_site_summary_prints_the_listeners_local_urls(stack):
+    printed = "\n".join(stack.site.task_results("Stack summary")[0]["msg"])
+    assert f"production listener (HTTP:80) local URL: {stack.production_url}" in printed, printed
+    assert f"test listener (HTTP:9000) local URL: {stack.test_url}" in printed, printed
+
+
+def test_browser_uses_the_page_served_by_the_tasks(stack, browser):
+    # Two API tasks registered and healthy behind /api/*: the page may be answered by either.
+    wait_for("two healthy api targets", lambda: len(healthy_targets(stack, "seed-api-blue")) == 2)
+    wait_for("a healthy web target", lambda: healthy_targets(stack, "seed-web-blue"))
+    browser.get(stack.production_url + "/")
+    assert text_of(browser, "version-number") == "1.0.0"
+    assert not by_testid(browser, "outage")
+
+    name = f"dp-{uuid.uuid4().hex[:8]}"
+    wait(browser, lambda d: by_testid(d, "new-item")[0].send_keys(name) or True)
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    wait(browser, lambda d: ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="add"]'))(d).click() or True)
+    wait(browser, lambda d: any(name in t for t in item_texts(d)))
+
+    hosts = set()
+    for _ in range(6):
+        browser.refresh()
+        wait(browser, lambda d: any(name in t for t in item_texts(d)))
+        hosts.add(text_of(browser, "host"))
+        assert text_of(browser, "version-number") == "1.0.0"
+    # the items live in the stack's DynamoDB table: every task answers the same list
+    served_by = {version_of(stack.production_url)["host"] for _ in range(12)}
+    assert len(served_by) == 2, served_by
+    assert hosts <= served_by, (hosts, served_by)
+    assert name in item_names(stack.production_url)
+
+
+def test_release_v2_under_load_without_a_failed_request(stack):
+    before = {f"before-release-{uuid.uuid4().hex[:6]}-{i}" for i in range(3)}
+    for name in before:
+        post_item(stack.production_url, name)
+    assert version_of(stack.production_url)["version"] == "1.0.0"
+
+    production = Load(stack.production_url)
+    test_listener = Load(stack.test_url, paths=("/api/version",), workers=1, pause=0.05)
+    release = stack.playbook("playbooks/deploy.yml", {"deploy_image_tag": "v2", "deploy_poll_interval": 0.2})
+    time.sleep(3)  # traffic after the release too
+    prod, test = production.stop(), test_listener.stop()
+
+    assert release.rc == 0, release.failure_messages() or release.stderr[-3000:]
+    failed = [s for s in prod if s.status != 200]
+    assert not failed, f"{len(failed)} of {len(prod)} requests failed: {failed[:5]}"
+    versions = [s for s in prod if s.version]
+    assert len(versions) >= 50, len(versions)
+    assert versions[0].version == "1.0.0" and versions[-1].version == "2.0.0"
+    first_v2 = next(s.at for s in versions if s.version == "2.0.0")
+    last_v1 = max(s.at for s in versions if s.version == "1.0.0")
+    # After the shift is complete nothing goes back to v1.
+    assert all(s.version == "2.0.0" for s in versions if s.at > last_v1)
+    # The canary: while both versions answered, v2 had the smaller share (10 % configured).
+    mixed = [s for s in versions if first_v2 <= s.at <= last_v1]
+    if len(mixed) >= 10:
+        share = sum(s.version == "2.0.0" for s in mixed) / len(mixed)
+        assert share < 0.5, (share, len(mixed))
+    # The test listener reached the replacement (v2) before production did.
+    test_v2 = [s.at for s in test if s.version == "2.0.0"]
+    assert test_v2 and min(test_v2) < first_v2, (test_v2[:1], first_v2)
+    # The store outlived the tasks that wrote to it.
+    assert before <= item_names(stack.production_url)
+    summary = {r["service"]: r for play in release.plays for t in play.get("tasks", [])
+               if t["task"]["name"] == "Summary | keep the outcome in deploy_releases"
+               for h in t["hosts"].values() for r in h["ansible_facts"]["deploy_releases"]}
+    assert summary["api"]["status"] == "Succeeded" and summary["web"]["status"] == "Succeeded", summary
+
+
+def test_a_killed_task_is_replaced_and_no_longer_routed_to(stack):
+    wait_for("two running api tasks", lambda: len(running_tasks(stack, "api")) == 2)
+    victim = running_tasks(stack, "api")[0]
+    victim_id, victim_ip = victim["taskArn"].rsplit("/", 1)[1], task_ip(victim)
+    live_group = next(g for g in ("seed-api-blue", "seed-api-green") if victim_ip in healthy_targets(stack, g))
+    containers = podman_json("ps", "--filter", f"label=localaws.task={victim_id}", "--format", "json")
+    assert len(containers) == 1, containers
+    podman("kill", "--signal", "KILL", containers[0]["Id"])
+
+    ecs = stack.client("ecs")
+    stopped = wait_for("the killed task STOPPED", lambda: next(
+        (t for t in ecs.describe_tasks(cluster="seed", tasks=[victim_id])["tasks"] if t["lastStatus"] == "STOPPED"),
+        None), deadline=120)
+    assert stopped["containers"][0].get("exitCode") == 137, stopped["containers"]
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    replacement = wait_for("a replacement task, healthy behind the load balancer", lambda: [
+        t for t in running_tasks(stack, "api")
+        if t["taskArn"] != victim["taskArn"] and task_ip(t) in healthy_targets(stack, live_group)
+        and t["startedAt"].timestamp() > victim["startedAt"].timestamp()], deadline=180)
+    assert replacement
+    assert victim_ip not in healthy_targets(stack, live_group)
+    victim_host = "ip-" + victim_ip.replace(".", "-")
+    answers = [version_of(stack.production_url)["host"] for _ in range(30)]
+    assert victim_host not in answers, answers
+    assert len(set(answers)) == 2, answers
+
+
+def time_scale(stack, seconds_per_minute: float) -> None:
+    request = urllib.request.Request(stack.aws.url + "/_localaws/codedeploy/time-scale", method="POST",
+                                     data=json.dumps({"secondsPerMinute": seconds_per_minute}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def release_outcome(run) -> dict:
+    return next(r for play in run.plays for t in play.get("tasks", [])
+                if t["task"]["name"] == "Summary | keep the outcome in deploy_releases"
+                for h in t["hosts"].values() for r in h["ansible_facts"]["deploy_releases"])
+
+
+def test_release_whose_health_check_fails_is_rolled_back_on_real_health(stack):
+    # v3 listens on 8001; the target group and the container health check ask 8000. Nobody sets a
+    # target's health by hand: the load balancer's own checks fail, CodeDeploy fails the release.
+    assert version_of(stack.production_url)["version"] == "2.0.0"
+    assert stack.control("/_localaws/elbv2/target-health") in ([], {}, {"overrides": []})
+    time_scale(stack, 1.0)  # CodeDeploy's 60-minute wait for a healthy replacement lasts 60 s
+    try:
+        production = Load(stack.production_url)
+        release = stack.playbook("playbooks/deploy.yml", {"deploy_image_tag": "v3", "deploy_service": "api",
+                                                          "deploy_poll_interval": 0.2})
+        time.sleep(2)
+        prod = production.stop()
+    finally:
+        time_scale(stack, TIME_SCALE)
+    assert release.rc != 0
+    outcome = release_outcome(release)
+    assert outcome["failed"] and outcome["rollback"], outcome
+    assert outcome["error"]["code"] in ("HEALTH_CONSTRAINTS", "ECS_UPDATE_ERROR"), outcome["error"]
+    assert "unhealthy" in outcome["error"]["message"] or "health" in outcome["error"]["message"], outcome["error"]
+    failed = [s for s in prod if s.status != 200]
+    assert not failed, f"{len(failed)} of {len(prod)} requests failed: {failed[:5]}"
+    served = {s.version for s in prod if s.version}
+    assert served == {"2.0.0"}, served
+    assert version_of(stack.production_url)["version"] == "2.0.0"
+
+
+def test_release_that_answers_5xx_is_rolled_back_by_the_real_alarm(stack):
+    # v4's store calls fail: /api/items answers 503 while /api/health is fine, so health passes and
+    # only the 5xx alarm of the replacement's target group (from the proxied requests) can stop it.
+    # at TIME_SCALE a 60 s alarm period lasts 4 s, the termination wait (5 min) 20 s
+    try:
+        production = Load(stack.production_url, paths=("/api/items", "/api/version"), workers=8, pause=0.01)
+        release = stack.playbook("playbooks/deploy.yml", {"deploy_image_tag": "v4", "deploy_service": "api",
+                                                          "deploy_poll_interval": 0.2})
+        time.sleep(2)
+        prod = production.stop()
+    finally:
+        time_scale(stack, TIME_SCALE)
+    assert release.rc != 0
+    outcome = release_outcome(release)
+    assert outcome["status"] == "Stopped" and outcome["error"]["code"] == "ALARM_ACTIVE", outcome
+    assert outcome["rollback"], outcome
+    fired = [a for a in ("seed-local-api-target-5xx-blue", "seed-local-api-target-5xx-green")
+             if a in outcome["error"]["message"]]
+    assert fired, outcome["error"]["message"]
+    printed = "\n".join(r["msg"] if isinstance(r["msg"], str) else "\n".join(r["msg"])
+                        for r in release.task_results("Summary"))
+    assert fired[0] in printed or fired[0] in " ".join(release.failure_messages()), printed
+    history = stack.client("cloudwatch").describe_alarm_history(AlarmName=fired[0], HistoryItemType="StateUpdate")
+    assert any(json.loads(h["HistoryData"])["newState"]["stateValue"] == "ALARM"
+               for h in history["AlarmHistoryItems"]), history["AlarmHistoryItems"]
+    # v4 did answer (the canary's share of /api/items), then production went back to v2 alone.
+    assert any(s.status == 503 and s.path == "/api/items" for s in prod)
+    assert version_of(stack.production_url)["version"] == "2.0.0"
+    assert all(version_of(stack.production_url)["version"] == "2.0.0" for _ in range(10))
