@@ -38,8 +38,10 @@ class EndpointError(RuntimeError):
 
 class LocalAWS:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log_path: Path | None = None,
-                 startup_timeout: float = 60.0):
+                 startup_timeout: float = 60.0, env: dict[str, str] | None = None):
         self.host = host
+        # settings of this endpoint only (LOCALAWS_DATAPLANE, LOCALAWS_TIME_SCALE, ...), on top of ours
+        self.env = dict(env or {})
         self.port = port
         self.log_path = log_path
         self.startup_timeout = startup_timeout
@@ -51,7 +53,8 @@ class LocalAWS:
         workdir = Path(tempfile.mkdtemp(prefix="localaws-"))
         ready = workdir / "ready.json"
         log = open(self.log_path or workdir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                   **self.env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localaws", "serve", "--host", self.host, "--port", str(self.port),
              "--ready-file", str(ready)],

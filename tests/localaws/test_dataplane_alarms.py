@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -35,16 +34,7 @@ def dp(tmp_path_factory):
     ``nginx:2`` image being in no local registry (tests/localaws/test_dataplane_codedeploy.py)."""
     settings = {"LOCALAWS_DATAPLANE": "1", "LOCALAWS_DATAPLANE_ENGINES": "metrics",
                 "LOCALAWS_TIME_SCALE": str(SCALE)}
-    saved = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        aws = LocalAWS(log_path=tmp_path_factory.mktemp("localaws-dp") / "server.log").start()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    aws = LocalAWS(log_path=tmp_path_factory.mktemp("localaws-dp") / "server.log", env=settings).start()
     yield aws
     aws.stop()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -112,16 +111,7 @@ def _fresh_targets(targets):
 @pytest.fixture(scope="module")
 def dataplane_server(tmp_path_factory):
     settings = {"LOCALAWS_DATAPLANE": "1", "LOCALAWS_DATAPLANE_ENGINES": ENGINES, "LOCALAWS_TIME_SCALE": "1.0"}
-    saved = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        aws = LocalAWS(log_path=tmp_path_factory.mktemp("localaws-dataplane") / "server.log").start()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    aws = LocalAWS(log_path=tmp_path_factory.mktemp("localaws-dataplane") / "server.log", env=settings).start()
     yield aws
     aws.stop()
 

@@ -19,7 +19,6 @@ machine, so the 60-minute readiness timeout must not be much shorter).
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
 
@@ -71,16 +70,7 @@ def dp(tmp_path_factory):
     if podman("image", "exists", BASE_IMAGE, check=False).returncode != 0:
         pytest.fail(f"{BASE_IMAGE} is missing: run services/scripts/build-images.sh")
     settings = {"LOCALAWS_DATAPLANE": "1", "LOCALAWS_TIME_SCALE": str(SCALE)}
-    saved = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
-    try:
-        aws = LocalAWS(log_path=tmp_path_factory.mktemp("localaws-dp-codedeploy") / "server.log").start()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    aws = LocalAWS(log_path=tmp_path_factory.mktemp("localaws-dp-codedeploy") / "server.log", env=settings).start()
     yield aws
     aws.stop()
 

@@ -10,7 +10,6 @@ task definition's awslogs stream; scaling to 0 stops the tasks with SIGTERM.
 
 from __future__ import annotations
 
-import os
 import time
 import urllib.request
 from collections.abc import Callable
@@ -39,18 +38,10 @@ def dataplane_endpoint(tmp_path_factory):
         pytest.fail(f"the data plane cannot run here: {problem}")
     if podman("image", "exists", BASE_IMAGE, check=False).returncode != 0:
         pytest.fail(f"{BASE_IMAGE} is missing: run services/scripts/build-images.sh")
-    saved = os.environ.get("LOCALAWS_DATAPLANE")
-    os.environ["LOCALAWS_DATAPLANE"] = "1"
-    try:
-        log = tmp_path_factory.mktemp("localaws-dataplane") / "server.log"
-        with LocalAWS(log_path=log) as aws:
-            aws.log = log
-            yield aws
-    finally:
-        if saved is None:
-            os.environ.pop("LOCALAWS_DATAPLANE", None)
-        else:
-            os.environ["LOCALAWS_DATAPLANE"] = saved
+    log = tmp_path_factory.mktemp("localaws-dataplane") / "server.log"
+    with LocalAWS(log_path=log, env={"LOCALAWS_DATAPLANE": "1"}) as aws:
+        aws.log = log
+        yield aws
 
 
 @pytest.fixture

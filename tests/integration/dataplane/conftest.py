@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
@@ -24,23 +23,14 @@ def stack(tmp_path_factory) -> Stack:
         refs = demo_images.build(VERSIONS)
     except demo_images.ImageError as exc:
         pytest.fail(f"building the images failed: {exc}")
-    saved = {k: os.environ.get(k) for k in ("LOCALAWS_DATAPLANE", "LOCALAWS_TIME_SCALE")}
-    os.environ.update(LOCALAWS_DATAPLANE="1", LOCALAWS_TIME_SCALE=str(TIME_SCALE))
-    try:
-        log = tmp_path_factory.mktemp("localaws-dataplane-stack") / "server.log"
-        with LocalAWS(log_path=log) as aws:
-            st = Stack(aws, log)
-            # In ECR before the services exist, so their first tasks find the images (as CodeBuild
-            # pushes before a release); the ecr role then converges the repositories' settings.
-            demo_images.push(refs, "seed", endpoint_url=aws.url, region=REGION)
-            st.site = st.playbook("playbooks/site.yml")
-            assert st.site.rc == 0, st.site.failure_messages() or st.site.stderr[-3000:]
-            ports = st.listeners()
-            st.production_url, st.test_url = ports[80], ports[9000]
-            yield st
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    log = tmp_path_factory.mktemp("localaws-dataplane-stack") / "server.log"
+    with LocalAWS(log_path=log, env={"LOCALAWS_DATAPLANE": "1", "LOCALAWS_TIME_SCALE": str(TIME_SCALE)}) as aws:
+        st = Stack(aws, log)
+        # In ECR before the services exist, so their first tasks find the images (as CodeBuild
+        # pushes before a release); the ecr role then converges the repositories' settings.
+        demo_images.push(refs, "seed", endpoint_url=aws.url, region=REGION)
+        st.site = st.playbook("playbooks/site.yml")
+        assert st.site.rc == 0, st.site.failure_messages() or st.site.stderr[-3000:]
+        ports = st.listeners()
+        st.production_url, st.test_url = ports[80], ports[9000]
+        yield st
