@@ -205,7 +205,7 @@ def require_dataplane(endpoint_url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools/demo_images.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tools/demo_images.py", description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("command", choices=["build", "push", "hash"])
     parser.add_argument("--versions", default="v1,v2", help="comma-separated, of " + ",".join(VERSIONS))
     parser.add_argument("--stack", default="seed", help="stack_name: repositories are <stack>/<service>")

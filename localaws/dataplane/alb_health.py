@@ -220,6 +220,7 @@ class HealthChecker:
             group = self.groups.get(view_obj.arn)
             targets = dict(group.targets) if group else {}
         by_id = {r.instance_id: r for r in moto_results}
+
         def hc_port(port: Any) -> str:
             # AWS reports the port it checks: the target's own port for "traffic-port".
             configured = str(view_obj.health_check_port or "traffic-port")

@@ -111,9 +111,9 @@ def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int =
             # stopTimeout, as on ECS.
             "entryPoint": ["python3", "-u", "-c"],
             "command": [("import signal, sys, http.server as h\n"
-                        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
-                        f"print('web starting on {PORT}')\n"
-                        f"h.ThreadingHTTPServer(('', {PORT}), h.SimpleHTTPRequestHandler).serve_forever()")],
+                         "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+                         f"print('web starting on {PORT}')\n"
+                         f"h.ThreadingHTTPServer(('', {PORT}), h.SimpleHTTPRequestHandler).serve_forever()")],
             "environment": [{"name": "GREETING", "value": "hello"}],
             "portMappings": [{"containerPort": PORT, "protocol": "tcp"}],
             "stopTimeout": 10,
@@ -184,10 +184,9 @@ def test_service_tasks_run_in_their_own_namespaces(aws):
     # The tasks' cgroups feed the service's AWS/ECS CPU and memory metrics.
     def ecs_metrics():
         found = aws("cloudwatch").list_metrics(Namespace="AWS/ECS")["Metrics"]
-        return {m["MetricName"] for m in found
-                if {"Name": "ServiceName", "Value": "web"} in m["Dimensions"]
-                and {"Name": "ClusterName", "Value": "dp"} in m["Dimensions"]} >= {"CPUUtilization",
-                                                                                 "MemoryUtilization"}
+        dims = ({"Name": "ServiceName", "Value": "web"}, {"Name": "ClusterName", "Value": "dp"})
+        names = {m["MetricName"] for m in found if all(d in m["Dimensions"] for d in dims)}
+        return names >= {"CPUUtilization", "MemoryUtilization"}
 
     wait_for("AWS/ECS CPUUtilization and MemoryUtilization of the service", ecs_metrics)
 

@@ -168,7 +168,7 @@ class DynamoItemStore:
         return int(out["Attributes"]["next_id"]["N"])
 
     def create(self, fields: dict) -> dict:
-        for _ in range(CREATE_ATTEMPTS):
+        for _attempt in range(CREATE_ATTEMPTS):
             now = _now()
             item = {"id": self._next_id(), **fields, "created_at": now, "updated_at": now}
             try:
