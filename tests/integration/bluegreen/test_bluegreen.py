@@ -179,10 +179,8 @@ def test_bluegreen_lifecycle(endpoint, run_playbook, boto):
     assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v2"]
     assert not {c["action"] for c in reconverge.writes} & {"CreateDeployment", "UpdateService", "StopDeployment",
                                                            "RegisterTaskDefinition"}
-    # Only the test listener moves (to the now idle group); a further converge changes nothing.
-    assert {c["action"] for c in reconverge.writes} <= {"ModifyListener", "ModifyRule"}, reconverge.writes
-    steady = run_playbook(STACK)
-    assert steady.rc == 0 and steady.changed == 0 and steady.writes == [], steady.writes
+    # The forwards the release left (weighted, test listener on the new group) are in sync: nothing moves.
+    assert reconverge.changed == 0 and reconverge.writes == [], reconverge.writes
 
     # A release whose alarm fires during the canary: stopped, rolled back, production still on green.
     time_scale(endpoint, 2.0)  # the canary's minute lasts 2 s
@@ -229,6 +227,10 @@ def test_bluegreen_lifecycle(endpoint, run_playbook, boto):
     [
         ({}, "deploy_image_tag"),
         ({"deploy_image_tag": "-bad:tag"}, "deploy_image_tag"),
+        ({"deploy_image_tag": None}, "deploy_image_tag"),
+        ({"deploy_image_tag": "v2", "deploy_wait_timeout": -5}, "deploy_wait_timeout"),
+        ({"deploy_image_tag": "v2", "deploy_poll_interval": 0}, "deploy_poll_interval"),
+        ({"deploy_image_tag": "v2", "deploy_wait_timeout": "soon"}, "deploy_wait_timeout"),
         ({"deploy_image_tag": "v2", "deploy_service": "nope"}, "deploy_service"),
         ({"deploy_image_tag": "v2", "deploy_build": True}, "deploy_build"),
         ({"deploy_image_tag": "v2", "deploy_seed_local_images": True, "aws_endpoint_url": ""}, "deploy_seed_local_images"),
@@ -245,10 +247,110 @@ def test_deploy_validation_fails_before_any_call(run_playbook, extra_vars, names
 
 @pytest.mark.parametrize(
     ("extra_vars", "names"),
-    [({}, "rollback_service"), ({"rollback_service": "nope"}, "rollback_service")],
+    [({}, "rollback_service"), ({"rollback_service": "nope"}, "rollback_service"),
+     ({"rollback_service": None}, "rollback_service"),
+     ({"rollback_service": "api", "rollback_wait_timeout": 0}, "rollback_wait_timeout"),
+     ({"rollback_service": "api", "rollback_poll_interval": -1}, "rollback_poll_interval")],
 )
 def test_rollback_validation_fails_before_any_call(run_playbook, extra_vars, names):
     run = run_playbook(ROLLBACK, extra_vars)
     assert run.rc != 0
     assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
     assert run.calls == []
+
+
+# -- the converge and the shapes a release leaves on the listeners ------------------------------
+
+LISTENER_WRITES = {"CreateListener", "ModifyListener", "DeleteListener", "CreateRule", "ModifyRule", "DeleteRule",
+                   "SetRulePriorities"}
+IN_PROGRESS = "Releases | a release is in progress, leave the listeners as they are"
+
+
+def target_group_arns(boto) -> dict[str, str]:
+    return {tg["TargetGroupName"]: tg["TargetGroupArn"] for tg in boto("elbv2").describe_target_groups()["TargetGroups"]}
+
+
+def forward_actions(boto, port: int) -> dict[str, tuple[str, dict]]:
+    """service -> (listener or rule ARN, its forward action as DescribeListeners/DescribeRules answer)."""
+    elbv2 = boto("elbv2")
+    lb = next(lb for lb in elbv2.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == "seed")
+    listener = next(li for li in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+                    if li["Port"] == port)
+    out = {"web": (listener["ListenerArn"], listener["DefaultActions"][0])}
+    for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+        if not rule["IsDefault"]:
+            out["api"] = (rule["RuleArn"], rule["Actions"][0])
+    return out
+
+
+def set_production(boto, action_of) -> None:
+    """Set each service's production forward to ``action_of(blue ARN, green ARN)``, as CodeDeploy would."""
+    elbv2, arns = boto("elbv2"), target_group_arns(boto)
+    for service, (arn, _) in forward_actions(boto, 80).items():
+        action = action_of(arns[f"seed-{service}-blue"], arns[f"seed-{service}-green"])
+        if service == "web":
+            elbv2.modify_listener(ListenerArn=arn, DefaultActions=[action])
+        else:
+            elbv2.modify_rule(RuleArn=arn, Actions=[action])
+
+
+def weighted(*groups: tuple[str, int]) -> dict:
+    return {"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": a, "Weight": w} for a, w in groups]}}
+
+
+def assert_in_sync(run) -> None:
+    assert run.rc == 0, run.failure_messages() or run.stderr[-3000:]
+    assert run.changed == 0 and run.writes == [], run.writes
+
+
+def test_converge_after_a_release_leaves_the_listeners_alone(endpoint, run_playbook, boto):
+    time_scale(endpoint, 0.05)
+    converge = run_playbook(STACK)
+    assert converge.rc == 0, converge.failure_messages() or converge.stderr[-3000:]
+    release = run_playbook(DEPLOY, {"deploy_image_tag": "v2", "deploy_poll_interval": 0.1})
+    assert release.rc == 0, release.failure_messages() or release.stderr[-3000:]
+
+    # The end state AWS leaves: a forward to both groups, the new one at 100 first, the old one at 0.
+    arns = target_group_arns(boto)
+    for service, (_, action) in forward_actions(boto, 80).items():
+        assert "TargetGroupArn" not in action, action
+        assert action["ForwardConfig"]["TargetGroups"] == [
+            {"TargetGroupArn": arns[f"seed-{service}-green"], "Weight": 100},
+            {"TargetGroupArn": arns[f"seed-{service}-blue"], "Weight": 0}], action
+    test_before = forward_actions(boto, 9000)
+
+    # Right after the release: nothing to do, for every service.
+    assert_in_sync(run_playbook(STACK))
+    assert forward_actions(boto, 9000) == test_before  # the test listener stays on the new group
+
+    # The same 100/0 in the other order (api's rule) and a plain forward to the live group (web's
+    # default action): in sync as well, in check mode with --diff too.
+    set_production(boto, lambda blue, green: weighted((blue, 0), (green, 100)))
+    web_listener = forward_actions(boto, 80)["web"][0]
+    boto("elbv2").modify_listener(ListenerArn=web_listener,
+                                  DefaultActions=[{"Type": "forward", "TargetGroupArn": arns["seed-web-green"]}])
+    assert_in_sync(run_playbook(STACK, check=True, diff=True))
+    assert_in_sync(run_playbook(STACK))
+
+    # A release in its canary (api 90/10, its CodeDeploy deployment running): the listeners are left
+    # as they are, and the output says why, naming the deployment and the split.
+    time_scale(endpoint, 2.0)
+    canary = Background(run_playbook, DEPLOY, {"deploy_image_tag": "v3", "deploy_service": "api", "deploy_poll_interval": 0.2})
+    wait_for(lambda: canary_split(boto, "api", "seed-api-blue"))
+    time_scale(endpoint, 100000.0)  # the canary's remaining minute now outlasts the converge
+    codedeploy = boto("codedeploy")
+    running = codedeploy.list_deployments(applicationName="seed", deploymentGroupName="seed-api",
+                                          includeOnlyStatuses=["InProgress"])["deployments"]
+    assert len(running) == 1, running
+    before = {port: forward_actions(boto, port) for port in (80, 9000)}
+    during = run_playbook(STACK)
+    assert during.rc == 0, during.failure_messages() or during.stderr[-3000:]
+    assert not {c["action"] for c in during.writes} & LISTENER_WRITES, during.writes
+    said = during.task_results(IN_PROGRESS)
+    assert said and "A release is in progress" in said[0]["msg"], said
+    assert f"api: {running[0]} (InProgress)" in said[0]["msg"] and "api 90/10" in said[0]["msg"], said[0]["msg"]
+    assert {port: forward_actions(boto, port) for port in (80, 9000)} == before
+    codedeploy.stop_deployment(deploymentId=running[0], autoRollbackEnabled=True)
+    stopped = canary.join()
+    assert stopped.rc != 0 and any("MANUAL_STOP" in m for m in stopped.failure_messages()), stopped.failure_messages()
+    assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
