@@ -163,7 +163,13 @@ def assert_wiring(boto) -> None:
     for svc in SERVICES:
         assert trust(f"seed-{svc}-task") == "ecs-tasks.amazonaws.com"
         assert iam.list_attached_role_policies(RoleName=f"seed-{svc}-task")["AttachedPolicies"] == []
-        assert iam.list_role_policies(RoleName=f"seed-{svc}-task")["PolicyNames"] == []
+    # api has `table: true`: its task role may use its own table and nothing else; web has no policy
+    assert iam.list_role_policies(RoleName="seed-web-task")["PolicyNames"] == []
+    assert iam.list_role_policies(RoleName="seed-api-task")["PolicyNames"] == ["seed-api"]
+    table_policy = iam.get_role_policy(RoleName="seed-api-task", PolicyName="seed-api")["PolicyDocument"]
+    resources = {r for st in table_policy["Statement"] for r in ([st["Resource"]] if isinstance(st["Resource"], str)
+                                                                 else st["Resource"])}
+    assert resources == {"arn:aws:dynamodb:us-east-1:123456789012:table/seed-api"}, table_policy
 
 
 def release_to_green(boto) -> None:
