@@ -65,7 +65,11 @@ def test_taskdef_follows_the_stack_description(written, service):
     table = {"ITEMS_TABLE": f"{STACK['stack_name']}-{service['name']}"} if service.get("table") else {}
     assert container["environment"] == [{"name": k, "value": str(v)}
                                         for k, v in sorted({**(service.get("environment") or {}), **table}.items())]
-    assert service["health_check_path"] in container["healthCheck"]["command"][1]
+    # the service's own health command (the image's check) when it has one, else the role's default on its path
+    if service.get("health_check_command"):
+        assert container["healthCheck"]["command"] == service["health_check_command"]
+    else:
+        assert service["health_check_path"] in container["healthCheck"]["command"][1]
     assert container["healthCheck"]["interval"] == DEFAULTS["ecs_service_health_check_interval"]
     assert container["logConfiguration"]["options"] == {
         "awslogs-group": f"/ecs/{STACK['stack_name']}/{service['name']}",
