@@ -134,7 +134,8 @@ def build_app() -> CallRecorder:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from localaws import patches
+    from localaws.patches._shared import control_route
 
     patches.apply_all()
-    CONTROL_ROUTES["/_localaws/faults"] = faults.control
+    control_route("/_localaws/faults", faults.control)
     return CallRecorder(DomainDispatcherApplication(create_backend_app), on_reset=patches.reset_all)
