@@ -108,7 +108,7 @@ unit: setup  ## unit tests
 
 # --durations: CI's log says where the time goes (the budget of `make test` is 30 min on 2 cores)
 integration: setup  ## playbook, module, data plane and AWX (ansible-runner) tests against the real local endpoint
-	$(BIN)/pytest tests/localaws tests/integration tests/awx -q -n $(PYTEST_WORKERS) --durations=30
+	$(BIN)/pytest tests/localaws tests/integration tests/awx -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
 
 # CI runs the bluegreen scenario: the whole stack (network included), a release, a broken
 # release rolled back, teardown. network and default are its subsets; molecule-all runs

@@ -52,6 +52,17 @@ def installed_collection(tmp_path_factory) -> Path:
     return tmp / "collections"
 
 
+def test_the_artifact_holds_only_files_of_the_repository(installed_collection):
+    """What ansible-galaxy packs from a working checkout is the repository, not what builds and tests left
+    beside it (the container store, caches, endpoint state): build_ignore in galaxy.yml."""
+    installed = installed_collection / "ansible_collections" / "seed" / "fargate"
+    packed = {str(p.relative_to(installed)) for p in installed.rglob("*") if p.is_file()}
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True,
+                                 text=True).stdout.split())
+    extra = sorted(packed - tracked - {"MANIFEST.json", "FILES.json"})
+    assert extra == [], f"{len(extra)} files packed that git does not track, e.g. {extra[:10]}: add them to build_ignore"
+
+
 def _private_data_dir(tmp_path: Path, endpoint, collections: Path, extravars: dict) -> Path:
     pdd = tmp_path / "runner"
     (pdd / "env").mkdir(parents=True)

@@ -7,6 +7,7 @@ import json
 import urllib.parse
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,7 @@ def _policy(iam, role: str) -> dict:
     return json.loads(urllib.parse.unquote(doc)) if isinstance(doc, str) else doc
 
 
+@pytest.mark.slow
 def test_table_converge_idempotence_check_and_destroy(run_playbook, boto):
     ddb, iam = boto("dynamodb"), boto("iam")
     assert [s["name"] for s in STACK["stack_services"] if s.get("table")] == ["api"]

@@ -21,8 +21,6 @@ DEPLOY = "playbooks/deploy.yml"
 ROLLBACK = "playbooks/rollback.yml"
 ENVIRONMENT = "local"
 
-pytestmark = pytest.mark.slow
-
 
 def _post(endpoint, path: str, body: dict) -> None:
     request = urllib.request.Request(f"{endpoint.url}{path}", data=json.dumps(body).encode(), method="POST",
@@ -114,6 +112,7 @@ def canary_split(boto, service: str, replacement: str):
     return 0 < groups.get(replacement, 0) < sum(groups.values())
 
 
+@pytest.mark.slow
 def test_bluegreen_lifecycle(endpoint, run_playbook, boto):
     time_scale(endpoint, 0.05)
     converge = run_playbook(STACK)
@@ -263,7 +262,7 @@ def test_rollback_validation_fails_before_any_call(run_playbook, extra_vars, nam
 
 LISTENER_WRITES = {"CreateListener", "ModifyListener", "DeleteListener", "CreateRule", "ModifyRule", "DeleteRule",
                    "SetRulePriorities"}
-IN_PROGRESS = "Releases | a release is in progress, leave the listeners as they are"
+IN_PROGRESS = "seed.fargate.alb : Releases | a release is in progress, leave the listeners as they are"
 
 
 def target_group_arns(boto) -> dict[str, str]:
@@ -303,6 +302,7 @@ def assert_in_sync(run) -> None:
     assert run.changed == 0 and run.writes == [], run.writes
 
 
+@pytest.mark.slow
 def test_converge_after_a_release_leaves_the_listeners_alone(endpoint, run_playbook, boto):
     time_scale(endpoint, 0.05)
     converge = run_playbook(STACK)

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from localaws import LocalAWS
-from tests.conftest import PlaybookRun
+from tests.conftest import PlaybookRun, playbook_env
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -74,9 +74,7 @@ class Stack:
         """``ansible-playbook -i inventories/local`` against the endpoint, JSON callback (as tests/conftest.py)."""
         cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local", playbook,
                "-e", json.dumps(dict(self.extra_vars, **(extra_vars or {})))]
-        env = dict(os.environ, **self.aws.environment(REGION), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                   ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_JSON_INDENT="0",
-                   ANSIBLE_DEPRECATION_WARNINGS="false")
+        env = playbook_env(dict(os.environ, **self.aws.environment(REGION)))
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         try:
             data = json.loads(proc.stdout[proc.stdout.index("{"):])

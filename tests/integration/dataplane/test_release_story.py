@@ -23,7 +23,8 @@ import pytest
 from localaws.dataplane.podman import podman, podman_json
 from tests.integration.dataplane._stack import TIME_SCALE, get, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.images]
+# One stack, shared and used in order: the module's tests stay together on one xdist worker (--dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.images, pytest.mark.xdist_group("dataplane-stack")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -291,11 +292,6 @@ def release_outcome(run) -> dict:
                 for h in t["hosts"].values() for r in h["ansible_facts"]["deploy_releases"])
 
 
-# The last full run (2026-12-01) rolled v3 back, but through the role's real unhealthy-hosts alarm
-# (ALARM_ACTIVE, fed by the replacement group's real UnHealthyHostCount) before CodeDeploy's own
-# health wait ran out; the assertions after that point (0 failed requests, production never on v3)
-# were not reached with the code below. Not strict, so its outcome shows in CI's log either way.
-@pytest.mark.xfail(strict=False, reason="unverified since accepting the unhealthy-hosts alarm as the real-health path")
 def test_release_whose_health_check_fails_is_rolled_back_on_real_health(stack):
     # v3 listens on 8001; the target group and the container health check ask 8000. Nobody sets a
     # target's health by hand: the load balancer's own checks fail, CodeDeploy fails the release.

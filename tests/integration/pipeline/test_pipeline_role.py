@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 PLAYBOOK = "playbooks/pipeline.yml"
 TEARDOWN = "tests/integration/pipeline/teardown_platform.yml"
 ACCOUNT = "123456789012"
@@ -31,6 +33,7 @@ def _statements(boto, role: str) -> dict[str, dict]:
     return {s["Sid"]: s for s in document["Statement"]}
 
 
+@pytest.mark.slow
 def test_converge_idempotence_check_mode_and_teardown(run_playbook, boto):
     empty = inventory(boto)
 
