@@ -53,6 +53,11 @@ DATAPLANE ?= 1
 TIME_SCALE ?= 10
 # image versions the demo builds and pushes (tools/demo_images.py: v1..v4)
 DEMO_VERSIONS ?= v1,v2
+# FAST=1 (default): the demo's playbooks run under mitogen's mitogen_linear strategy, as the test suite
+# does (the same AWS calls in about 0.6x the time); ansible-core prints a deprecation notice for
+# third-party strategy plugins then. FAST=0: Ansible's stock strategy.
+FAST ?= 1
+STRATEGY_ENV = $(if $(filter 1,$(FAST)),export ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__) + "/plugins/strategy")')",:)
 
 up: setup  ## start the local AWS endpoint (moto + localaws patches; DATAPLANE=0: no containers)
 	LOCALAWS_DATAPLANE=$(DATAPLANE) LOCALAWS_TIME_SCALE=$(TIME_SCALE) $(BIN)/python -m localaws start
@@ -63,8 +68,9 @@ images: setup  ## build the api/web images once per source hash and tag the demo
 down:  ## stop the local AWS endpoint
 	$(BIN)/python -m localaws stop
 
-demo: system-deps images up  ## deploy the whole stack to the local endpoint (real tasks), then release v2
+demo: system-deps images up  ## deploy the whole stack to the local endpoint (real tasks), then release v2 (FAST=0: no mitogen)
 	eval "$$($(BIN)/python -m localaws env)"
+	$(STRATEGY_ENV)
 	# the images go to ECR first, so the services' first tasks find them
 	$(BIN)/python tools/demo_images.py push --versions $(DEMO_VERSIONS) --require-dataplane
 	$(BIN)/ansible-playbook playbooks/site.yml
@@ -73,6 +79,7 @@ demo: system-deps images up  ## deploy the whole stack to the local endpoint (re
 
 destroy: up  ## remove the whole stack from the local endpoint
 	eval "$$($(BIN)/python -m localaws env)"
+	$(STRATEGY_ENV)
 	$(BIN)/ansible-playbook playbooks/destroy.yml
 
 # --- checks ------------------------------------------------------------------------
@@ -108,7 +115,7 @@ unit: setup  ## unit tests
 
 # --durations: CI's log says where the time goes (the budget of `make test` is 30 min on 2 cores)
 integration: setup  ## playbook, module, data plane and AWX (ansible-runner) tests against the real local endpoint
-	$(BIN)/pytest tests/localaws tests/integration tests/awx -q -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
+	$(BIN)/pytest tests/localaws tests/integration tests/awx -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 # CI runs the bluegreen scenario: the whole stack (network included), a release, a broken
 # release rolled back, teardown. network and default are its subsets; molecule-all runs
@@ -125,9 +132,10 @@ services: setup  ## API/web through real gunicorn, nginx, Chromium; real image b
 # images before integration: the data plane tests run the demo's images (built once per source hash)
 test: system-deps lint sanity build unit images integration molecule services  ## every test (installs what it needs)
 
-bench: setup  ## benchmarks: converge vs boto3 floor; API vs Express
+bench: setup images  ## benchmarks: converge vs boto3 floor; API vs Express; a release under load vs steady state
 	$(BIN)/python bench/converge/run.py
 	bench/services/run.sh
+	$(BIN)/python bench/release/run.py
 
 clean:  ## remove build output and endpoint state
 	rm -rf build .localaws .pytest_cache

@@ -25,7 +25,7 @@ LOG = logging.getLogger("localaws.dataplane")
 
 # Imported by start_all, in this order; a module that is not there is skipped, so each
 # engine works without the others.
-ENGINE_MODULES = ("metrics", "tasks", "alb")
+ENGINE_MODULES = ("metrics", "tasks", "alb", "autoscaling")
 
 
 @dataclass(frozen=True)

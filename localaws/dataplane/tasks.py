@@ -50,7 +50,17 @@ from localaws.launcher import FAKE_CREDENTIALS
 
 LOG = logging.getLogger("localaws.dataplane.tasks")
 TICK = 1.0
-USAGE_EVERY = 5.0  # real seconds between cgroup readings of the running tasks
+USAGE_EVERY = 5.0  # at most this many real seconds between cgroup readings of the running tasks
+
+
+def _usage_every() -> float:
+    """Real seconds between cgroup readings: three per AWS minute (the ECS agent reports every 20 s), so a
+    one-minute period has datapoints at any time scale; every 0.5 s at the shortest, 5 s at the longest."""
+    try:
+        from localaws.dataplane import metrics
+    except ImportError:
+        return USAGE_EVERY
+    return min(USAGE_EVERY, max(0.5, metrics.seconds_per_minute() / 3))
 FARGATE_STOP_TIMEOUT = 30  # seconds; Fargate's default stopTimeout (max 120)
 # Fargate overrides only nofile: soft and hard 65535 (task definition parameters, "ulimits").
 # A container cannot get more than the endpoint's own hard limit (no CAP_SYS_RESOURCE in
@@ -251,7 +261,7 @@ class TaskEngine:
             container.health_checking = True
             self._spawn(self._health_check, task, container)
         if time.monotonic() >= self._usage_due:
-            self._usage_due = time.monotonic() + USAGE_EVERY
+            self._usage_due = time.monotonic() + _usage_every()
             self._report_usage(states)
 
     def _report_usage(self, states: dict[str, dict]) -> None:

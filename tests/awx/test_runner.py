@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,11 +45,17 @@ def test_ansible_cfg_lets_awx_pass_its_inventory_script():
 def installed_collection(tmp_path_factory) -> Path:
     """seed.fargate built with ansible-galaxy and installed, as execution-environment.yml does."""
     tmp = tmp_path_factory.mktemp("collection")
+    # Away from the repository's ansible.cfg (`make` exports ANSIBLE_CONFIG): its collections path links
+    # this checkout as seed.fargate, and ansible-galaxy would then find it "already installed" and install
+    # nothing.
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
     subprocess.run([BIN / "ansible-galaxy", "collection", "build", "--force", "--output-path", tmp, ROOT],
-                   check=True, capture_output=True, cwd=ROOT)
+                   check=True, capture_output=True, cwd=tmp, env=env)
     [artifact] = tmp.glob("seed-fargate-*.tar.gz")
-    subprocess.run([BIN / "ansible-galaxy", "collection", "install", "--no-deps", "-p", tmp / "collections", artifact],
-                   check=True, capture_output=True, cwd=tmp)
+    subprocess.run([BIN / "ansible-galaxy", "collection", "install", "--force", "--no-deps", "-p",
+                    tmp / "collections", artifact], check=True, capture_output=True, cwd=tmp, env=env)
+    installed = tmp / "collections" / "ansible_collections" / "seed" / "fargate"
+    assert (installed / "MANIFEST.json").is_file(), f"ansible-galaxy installed nothing into {installed}"
     return tmp / "collections"
 
 
@@ -59,8 +66,10 @@ def test_the_artifact_holds_only_files_of_the_repository(installed_collection):
     packed = {str(p.relative_to(installed)) for p in installed.rglob("*") if p.is_file()}
     tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True,
                                  text=True).stdout.split())
+    assert {"MANIFEST.json", "meta/runtime.yml", "roles/stack/tasks/main.yml"} <= packed, sorted(packed)[:20]
     extra = sorted(packed - tracked - {"MANIFEST.json", "FILES.json"})
-    assert extra == [], f"{len(extra)} files packed that git does not track, e.g. {extra[:10]}: add them to build_ignore"
+    assert extra == [], (f"{len(extra)} files packed that git does not track, e.g. {extra[:10]}: git add them, or add "
+                         "them to build_ignore in galaxy.yml")
 
 
 def _private_data_dir(tmp_path: Path, endpoint, collections: Path, extravars: dict) -> Path:

@@ -151,7 +151,7 @@ def dashboard_references(body):
     return dims, alarms
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2.5)
 def test_cloudwatch_role_converge_idempotent_check_teardown(run_playbook, boto, platform):
     cw, logs, sns, budgets = boto("cloudwatch"), boto("logs"), boto("sns"), boto("budgets")
 

@@ -14,7 +14,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=6)
 
 
 def set_faults(endpoint, rate: float, services: list[str] | None = None) -> dict:

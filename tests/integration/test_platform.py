@@ -27,7 +27,7 @@ DESTROY = "playbooks/destroy.yml"
 STACK = "seed"
 SERVICES = {"api": 8000, "web": 8080}
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=12)
 
 
 def _forward_arn(actions: list[dict]) -> str:

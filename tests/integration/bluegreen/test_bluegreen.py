@@ -112,7 +112,7 @@ def canary_split(boto, service: str, replacement: str):
     return 0 < groups.get(replacement, 0) < sum(groups.values())
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=7)
 def test_bluegreen_lifecycle(endpoint, run_playbook, boto):
     time_scale(endpoint, 0.05)
     converge = run_playbook(STACK)
@@ -302,7 +302,7 @@ def assert_in_sync(run) -> None:
     assert run.changed == 0 and run.writes == [], run.writes
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=10)
 def test_converge_after_a_release_leaves_the_listeners_alone(endpoint, run_playbook, boto):
     time_scale(endpoint, 0.05)
     converge = run_playbook(STACK)

@@ -12,10 +12,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +44,17 @@ VERSIONS = ["v1", "v2", "v3", "v4"]
 
 
 def stack_services() -> list[dict]:
-    """The inventory's services with the test's desired counts."""
+    """The inventory's services with the test's counts, fixed: the data plane runs the target tracking
+    policies (localaws/dataplane/autoscaling.py), and the load generators would otherwise scale the api out
+    mid-test (its CPU target is a share of 0.25 vCPU); min = max keeps the counts the tests reason about.
+    tests/localaws/test_dataplane_autoscaling.py proves the scaling itself."""
     stack = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
     services = stack["stack_services"]
     for svc in services:
         if svc["name"] == "web":
-            svc.update(desired_count=1, min_count=1, max_count=2)
+            svc.update(desired_count=1, min_count=1, max_count=1)
         if svc["name"] == "api":
-            svc.update(desired_count=2, min_count=2, max_count=3)
+            svc.update(desired_count=2, min_count=2, max_count=2)
     return services
 
 
@@ -110,3 +116,68 @@ def wait_for(what: str, probe: Callable[[], Any], deadline: float = 240, interva
             return last
         time.sleep(interval)
     pytest.fail(f"timed out after {deadline}s waiting for {what}; last seen: {last!r}")
+
+
+@dataclass
+class Sample:
+    at: float
+    path: str
+    status: int | None
+    version: str | None = None
+    host: str | None = None
+    error: str | None = None
+    seconds: float | None = None  # from sending the request to the whole answer read
+
+
+@dataclass
+class Load:
+    """A bounded load generator: ``workers`` threads GET ``paths`` in turn on fresh connections until
+    stopped, ``max_requests`` sent or ``max_seconds`` passed, whichever comes first."""
+
+    url: str
+    paths: tuple[str, ...] = ("/api/version", "/")
+    workers: int = 4
+    max_requests: int = 20000
+    max_seconds: float = 420
+    pause: float = 0.02
+    samples: list[Sample] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="load")
+        self._started = time.monotonic()
+        self._futures = [self._pool.submit(self._worker, i) for i in range(self.workers)]
+
+    def _worker(self, index: int) -> None:
+        n = index
+        while not self._stop.is_set() and time.monotonic() - self._started < self.max_seconds:
+            with self._lock:
+                if self._sent >= self.max_requests:
+                    return
+                self._sent += 1
+            path = self.paths[n % len(self.paths)]
+            n += 1
+            sample = Sample(time.monotonic(), path, None)
+            try:
+                status, body = get(self.url + path, timeout=30)
+                sample.status = status
+                if path == "/api/version" and status == 200:
+                    doc = json.loads(body)
+                    sample.version, sample.host = doc["version"], doc["host"]
+                elif status != 200:
+                    sample.error = body[:200].decode(errors="replace")
+            except OSError as exc:
+                sample.error = repr(exc)
+            sample.seconds = time.monotonic() - sample.at
+            with self._lock:
+                self.samples.append(sample)
+            time.sleep(self.pause)
+
+    def stop(self) -> list[Sample]:
+        self._stop.set()
+        for future in self._futures:
+            future.result()
+        self._pool.shutdown()
+        return sorted(self.samples, key=lambda s: s.at)

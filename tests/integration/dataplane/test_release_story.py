@@ -11,20 +11,17 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import pytest
 
 from localaws.dataplane.podman import podman, podman_json
-from tests.integration.dataplane._stack import TIME_SCALE, get, wait_for
+from tests.integration.dataplane._stack import TIME_SCALE, Load, get, wait_for
 
-# One stack, shared and used in order: the module's tests stay together on one xdist worker (--dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.images, pytest.mark.xdist_group("dataplane-stack")]
+# One stack, shared and used in order: the file goes to one xdist worker whole (--dist loadfile).
+pytestmark = [pytest.mark.slow(minutes=8), pytest.mark.images]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -68,69 +65,6 @@ def healthy_targets(stack, target_group: str) -> set[str]:
     arn = elbv2.describe_target_groups(Names=[target_group])["TargetGroups"][0]["TargetGroupArn"]
     return {d["Target"]["Id"] for d in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
             if d["TargetHealth"]["State"] == "healthy"}
-
-
-@dataclass
-class Sample:
-    at: float
-    path: str
-    status: int | None
-    version: str | None = None
-    host: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class Load:
-    """A bounded load generator: ``workers`` threads GET ``paths`` in turn on fresh connections until
-    stopped, ``max_requests`` sent or ``max_seconds`` passed, whichever comes first."""
-
-    url: str
-    paths: tuple[str, ...] = ("/api/version", "/")
-    workers: int = 4
-    max_requests: int = 20000
-    max_seconds: float = 420
-    pause: float = 0.02
-    samples: list[Sample] = field(default_factory=list)
-
-    def __post_init__(self):
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._sent = 0
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="load")
-        self._started = time.monotonic()
-        self._futures = [self._pool.submit(self._worker, i) for i in range(self.workers)]
-
-    def _worker(self, index: int) -> None:
-        n = index
-        while not self._stop.is_set() and time.monotonic() - self._started < self.max_seconds:
-            with self._lock:
-                if self._sent >= self.max_requests:
-                    return
-                self._sent += 1
-            path = self.paths[n % len(self.paths)]
-            n += 1
-            sample = Sample(time.monotonic(), path, None)
-            try:
-                status, body = get(self.url + path, timeout=30)
-                sample.status = status
-                if path == "/api/version" and status == 200:
-                    doc = json.loads(body)
-                    sample.version, sample.host = doc["version"], doc["host"]
-                elif status != 200:
-                    sample.error = body[:200].decode(errors="replace")
-            except OSError as exc:
-                sample.error = repr(exc)
-            with self._lock:
-                self.samples.append(sample)
-            time.sleep(self.pause)
-
-    def stop(self) -> list[Sample]:
-        self._stop.set()
-        for future in self._futures:
-            future.result()
-        self._pool.shutdown()
-        return sorted(self.samples, key=lambda s: s.at)
 
 
 @pytest.fixture
@@ -220,6 +154,8 @@ def test_release_v2_under_load_without_a_failed_request(stack):
         post_item(stack.production_url, name)
     assert version_of(stack.production_url)["version"] == "1.0.0"
 
+    originals = [t["taskArn"] for t in running_tasks(stack, "api")]
+    wall_minus_monotonic = time.time() - time.monotonic()  # Sample.at is monotonic, ECS's stoppingAt wall-clock
     production = Load(stack.production_url)
     test_listener = Load(stack.test_url, paths=("/api/version",), workers=1, pause=0.05)
     release = stack.playbook("playbooks/deploy.yml", {"deploy_image_tag": "v2", "deploy_poll_interval": 0.2})
@@ -250,6 +186,17 @@ def test_release_v2_under_load_without_a_failed_request(stack):
                if t["task"]["name"] == "Summary | keep the outcome in deploy_releases"
                for h in t["hosts"].values() for r in h["ansible_facts"]["deploy_releases"]}
     assert summary["api"]["status"] == "Succeeded" and summary["web"]["status"] == "Succeeded", summary
+    # The original api tasks kept running through CodeDeploy's termination wait (the codedeploy role's 5
+    # minutes, TIME_SCALE real seconds a minute) after production stopped reaching them (the last v1 answer);
+    # the release ends once their task set is removed and they are stopping. Four fifths of the wait: a v1
+    # answer may precede the end of the shift by a request.
+    termination_wait = 5 * TIME_SCALE
+    tasks = stack.client("ecs").describe_tasks(cluster="seed", tasks=originals)["tasks"]
+    assert len(tasks) == 2 and all(t["desiredStatus"] == "STOPPED" and "stoppingAt" in t for t in tasks), [
+        (t["taskArn"], t["lastStatus"], t["desiredStatus"]) for t in tasks]
+    early = {t["taskArn"]: round(t["stoppingAt"].timestamp() - wall_minus_monotonic - last_v1, 1) for t in tasks
+             if t["stoppingAt"].timestamp() - wall_minus_monotonic < last_v1 + 0.8 * termination_wait}
+    assert not early, f"original tasks stopped (seconds after the last v1 answer) before the {termination_wait} s wait: {early}"
 
 
 def test_a_killed_task_is_replaced_and_no_longer_routed_to(stack):

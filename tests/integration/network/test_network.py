@@ -34,7 +34,7 @@ def stack_vpc(ec2):
     return vpcs[0]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 def test_converge_idempotence_check_mode_and_teardown(run_playbook, boto):
     ec2 = boto("ec2")
     baseline = ec2_inventory(ec2)
@@ -105,7 +105,7 @@ def test_converge_idempotence_check_mode_and_teardown(run_playbook, boto):
     assert again.rc == 0 and again.changed == 0 and again.writes == []
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 def test_nat_per_az_and_vpc_endpoints(run_playbook, boto):
     ec2 = boto("ec2")
     baseline = ec2_inventory(ec2)

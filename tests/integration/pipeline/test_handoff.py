@@ -33,7 +33,7 @@ HANDOFF = "tests/integration/pipeline/handoff.yml"
 SERVICE = "api"
 TAG = "c0ffee1"
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 
 def codebuild_environment(boto) -> dict[str, str]:

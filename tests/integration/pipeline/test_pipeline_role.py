@@ -33,7 +33,7 @@ def _statements(boto, role: str) -> dict[str, dict]:
     return {s["Sid"]: s for s in document["Statement"]}
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=5)
 def test_converge_idempotence_check_mode_and_teardown(run_playbook, boto):
     empty = inventory(boto)
 
