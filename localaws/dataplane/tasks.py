@@ -51,6 +51,13 @@ from localaws.launcher import FAKE_CREDENTIALS
 LOG = logging.getLogger("localaws.dataplane.tasks")
 TICK = 1.0
 USAGE_EVERY = 5.0  # at most this many real seconds between cgroup readings of the running tasks
+FARGATE_STOP_TIMEOUT = 30  # seconds; Fargate's default stopTimeout (max 120)
+# Fargate overrides only nofile: soft and hard 65535 (task definition parameters, "ulimits").
+# A container cannot get more than the endpoint's own hard limit (no CAP_SYS_RESOURCE in
+# a sandbox), and runc fails on an nproc above what it may set, so both are explicit.
+_NOFILE = min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+DEFAULT_ULIMITS = [{"name": "nofile", "softLimit": _NOFILE, "hardLimit": _NOFILE},
+                   {"name": "nproc", "softLimit": 4096, "hardLimit": 4096}]
 
 
 def _usage_every() -> float:
@@ -61,13 +68,6 @@ def _usage_every() -> float:
     except ImportError:
         return USAGE_EVERY
     return min(USAGE_EVERY, max(0.5, metrics.seconds_per_minute() / 3))
-FARGATE_STOP_TIMEOUT = 30  # seconds; Fargate's default stopTimeout (max 120)
-# Fargate overrides only nofile: soft and hard 65535 (task definition parameters, "ulimits").
-# A container cannot get more than the endpoint's own hard limit (no CAP_SYS_RESOURCE in
-# a sandbox), and runc fails on an nproc above what it may set, so both are explicit.
-_NOFILE = min(65535, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-DEFAULT_ULIMITS = [{"name": "nofile", "softLimit": _NOFILE, "hardLimit": _NOFILE},
-                   {"name": "nproc", "softLimit": 4096, "hardLimit": 4096}]
 
 
 def _now():

@@ -155,8 +155,7 @@ def test_target_tracking_scales_out_on_real_cpu_and_back_in_when_it_stops(aws):
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": 70.0,
             "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}})
-    left = [a for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix="TargetTracking-service/as/tt-")[
-        "MetricAlarms"]]
+    left = aws("cloudwatch").describe_alarms(AlarmNamePrefix="TargetTracking-service/as/tt-")["MetricAlarms"]
     assert sorted(a["Threshold"] for a in left) == [63.0, 70.0], [(a["AlarmName"], a["Threshold"]) for a in left]
 
 
