@@ -53,11 +53,11 @@ DATAPLANE ?= 1
 TIME_SCALE ?= 10
 # image versions the demo builds and pushes (tools/demo_images.py: v1..v4)
 DEMO_VERSIONS ?= v1,v2
-# FAST=1 (default): the demo's playbooks run under mitogen's mitogen_linear strategy, as the test suite
-# does (the same AWS calls in about 0.6x the time); ansible-core prints a deprecation notice for
-# third-party strategy plugins then. FAST=0: Ansible's stock strategy.
+# FAST=1 (default): the demo's playbooks run as the test suite's do, under mitogen's mitogen_linear strategy
+# with one botocore loader per interpreter (tools/fastpath.py; make bench prints the ratio to the stock strategy);
+# ansible-core prints a deprecation notice for third-party strategy plugins then. FAST=0: the stock strategy.
 FAST ?= 1
-STRATEGY_ENV = $(if $(filter 1,$(FAST)),export ANSIBLE_STRATEGY=mitogen_linear ANSIBLE_STRATEGY_PLUGINS="$$($(BIN)/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__) + "/plugins/strategy")')",:)
+STRATEGY_ENV = $(if $(filter 1,$(FAST)),eval "$$($(BIN)/python tools/fastpath.py)",:)
 
 up: setup  ## start the local AWS endpoint (moto + localaws patches; DATAPLANE=0: no containers)
 	LOCALAWS_DATAPLANE=$(DATAPLANE) LOCALAWS_TIME_SCALE=$(TIME_SCALE) $(BIN)/python -m localaws start
@@ -129,8 +129,14 @@ molecule-all: setup  ## every molecule scenario (network, default, bluegreen)
 services: setup  ## API/web through real gunicorn, nginx, Chromium; real image builds
 	$(BIN)/pytest tests/services -q --durations=15
 
-# images before integration: the data plane tests run the demo's images (built once per source hash)
-test: system-deps lint sanity build unit images integration molecule services  ## every test (installs what it needs)
+# Stages that share nothing run side by side, two at a time (the machine's cores): the image builds (mostly
+# debootstrap and apt, waiting on the network) beside the checks, molecule (one ansible-playbook at a time)
+# beside the service tests. -O prints each stage's output whole when it ends. The images come before
+# integration: the data plane tests run the demo's images (built once per source hash).
+test: system-deps  ## every test (installs what it needs)
+	$(MAKE) --no-print-directory -j2 -O images lint sanity build unit
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory -j2 -O molecule services
 
 bench: setup images  ## benchmarks: converge vs boto3 floor; API vs Express; a release under load vs steady state
 	$(BIN)/python bench/converge/run.py

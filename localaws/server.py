@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def serve(host: str, port: int, ready_file: Path | None) -> None:
-    # AWS managed policies (AmazonECSTaskExecutionRolePolicy, AWSCodeDeployRoleForECS, ...)
+    # AWS managed policies (AmazonECSTaskExecutionRolePolicy, AWSCodeDeployRoleForECSLimited, ...)
     # exist in every real account; moto loads them only when asked.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.werkzeug_app import MotoRequestHandler

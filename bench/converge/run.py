@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from localaws import LocalAWS
+from tools import fastpath
 
 REGION = "us-east-1"
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -27,12 +28,9 @@ TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s
 
 
 def converge(env: dict, strategy: str = "linear") -> float:
-    """Seconds ``playbooks/site.yml`` takes under ``strategy`` (``linear``: Ansible's own; ``mitogen_linear``)."""
-    env = dict(env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STRATEGY=strategy)
-    if strategy.startswith("mitogen"):
-        import ansible_mitogen
-
-        env["ANSIBLE_STRATEGY_PLUGINS"] = str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")
+    """Seconds ``playbooks/site.yml`` takes under ``strategy`` (``linear``: Ansible's own; ``mitogen_linear``: with
+    the botocore cache, as tools/fastpath.py sets it)."""
+    env = dict(env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), **fastpath.environment(strategy, env))
     start = time.monotonic()
     proc = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/site.yml"], cwd=ROOT,
                           env=env, capture_output=True, text=True, check=False)
@@ -92,9 +90,12 @@ def floor(url: str, reads_only: bool) -> float:
     iam.put_role_policy(RoleName="b-exec", PolicyName="b-exec", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]}))
     iam.create_role(RoleName="b-codedeploy", AssumeRolePolicyDocument=json.dumps(TRUST))
-    iam.attach_role_policy(RoleName="b-codedeploy", PolicyArn="arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS")
+    iam.attach_role_policy(RoleName="b-codedeploy", PolicyArn="arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited")
     task_roles = {n: iam.create_role(RoleName=f"b-{n}-task", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
                   for n, _, _ in services}
+    iam.put_role_policy(RoleName="b-codedeploy", PolicyName="b-codedeploy-pass-task-roles", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole",
+                                                 "Resource": [execution, *task_roles.values()]}]}))
     ecs.create_cluster(clusterName="b", capacityProviders=["FARGATE", "FARGATE_SPOT"],
                        defaultCapacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1}],
                        settings=[{"name": "containerInsights", "value": "enabled"}])

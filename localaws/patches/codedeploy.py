@@ -40,6 +40,7 @@ import copy
 import logging
 import os
 import random
+import re
 import string
 import threading
 import time
@@ -259,14 +260,35 @@ def _get_group(backend: Any, app_name: str | None, group_name: str | None) -> An
     return group
 
 
+DEPLOYMENT_ID = re.compile(r"d-[A-Z0-9]{9}")
+
+
 def _get_deployment(backend: Any, deployment_id: str | None) -> Any:
     if not deployment_id:
         raise err("DeploymentIdRequiredException", "At least one deployment ID must be specified.")
+    if not DEPLOYMENT_ID.fullmatch(deployment_id):
+        # AWS tells a malformed id (InvalidDeploymentIdException) from a well-formed unknown one
+        raise err("InvalidDeploymentIdException", f"Specified DeploymentId is not in the valid format: {deployment_id}")
     deployment = backend.deployments.get(deployment_id)
     if deployment is None:
         raise err("DeploymentDoesNotExistException",
                   f"The deployment {deployment_id} could not be found.")
     return deployment
+
+
+def _ecs_blue_green_defaults(given: dict | None) -> dict:
+    """``blueGreenDeploymentConfiguration`` of an ECS deployment group with what AWS fills when it is left out:
+    the original task set terminated right after a successful deployment, traffic rerouted as soon as the
+    replacement is ready (BlueGreenDeploymentConfiguration, BlueInstanceTerminationOption and
+    DeploymentReadyOption in the CodeDeploy API reference). ``aws ecs deploy`` reads the termination wait."""
+    blue_green = copy.deepcopy(given or {})
+    termination = blue_green.setdefault("terminateBlueInstancesOnDeploymentSuccess", {})
+    termination.setdefault("action", "TERMINATE")
+    termination.setdefault("terminationWaitTimeInMinutes", 0)
+    ready = blue_green.setdefault("deploymentReadyOption", {})
+    ready.setdefault("actionOnTimeout", "CONTINUE_DEPLOYMENT")
+    ready.setdefault("waitTimeInMinutes", 0)
+    return blue_green
 
 
 # -- deployment configs ------------------------------------------------------------------------
@@ -1272,6 +1294,9 @@ def install_api() -> None:
         platform = _platform(application)
         fields.setdefault("deploymentConfigName", DEFAULT_CONFIG[platform])
         _validate_group(backend, platform, fields, app_name, group_name)
+        if platform == "ECS":
+            fields["blueGreenDeploymentConfiguration"] = _ecs_blue_green_defaults(
+                fields.get("blueGreenDeploymentConfiguration"))
         group_id = backend.create_deployment_group(
             app_name, group_name, fields["deploymentConfigName"], None, None, None, fields["serviceRoleArn"],
             tags=self._get_param("tags"))

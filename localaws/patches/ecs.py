@@ -14,6 +14,11 @@
   (AWS: task sets of CODE_DEPLOY services are CodeDeploy's). The CodeDeploy
   emulation calls the backend directly (:func:`create_task_set`,
   :func:`delete_task_set`, :func:`make_primary`).
+* DescribeServices reports what AWS does and moto leaves out: ``createdAt``, ``createdBy``,
+  ``deploymentConfiguration``, ``healthCheckGracePeriodSeconds``, ``enableECSManagedTags``,
+  ``enableExecuteCommand``, ``capacityProviderStrategy`` and ``platformVersion`` (``LATEST`` on Fargate);
+  UpdateService changes the first four. A CODE_DEPLOY service's ``runningCount``/``pendingCount`` count
+  the tasks of its task sets (with the data plane on, its task runner counts the real ones).
 * CreateCluster without capacity providers reports ``capacityProviders: []`` and
   ``defaultCapacityProviderStrategy: []`` as AWS does (moto omitted both, so
   community.aws.ecs_cluster failed with a KeyError when the cluster existed).
@@ -31,6 +36,37 @@ CODE_DEPLOY_MESSAGE = ("Unable to update {what} on services with a CODE_DEPLOY d
                        "Use AWS CodeDeploy to trigger a new deployment.")
 TASK_SET_MESSAGE = ("Amazon ECS only supports task set management on services configured to use external "
                     "deployment controllers.")
+
+
+# CreateService/UpdateService parameters moto ignores -> the Service attribute DescribeServices reads
+SETTABLE = {"deploymentConfiguration": "deployment_configuration",
+            "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
+            "enableECSManagedTags": "enable_ecs_managed_tags",
+            "enableExecuteCommand": "enable_execute_command"}
+
+
+def service_fields(service: Any, given: dict[str, Any]) -> None:
+    """What DescribeServices reports for a new service beyond moto's fields, as AWS fills it (Service, ECS API
+    reference): when and by whom it was made, its deployment configuration (200/100, and for the ECS controller
+    the circuit breaker off), grace period, managed tags and ECS Exec off unless asked, and platform version
+    ``LATEST`` on Fargate. ``given``: CreateService's parameters by attribute name (:data:`SETTABLE`).
+    Called by localaws/patches/ecs_platform.py's CreateService, after the capacity provider strategy is kept."""
+    service.created_at = utcnow()
+    service.created_by = f"arn:aws:iam::{service._account_id}:root"
+    deployment = dict(given.get("deployment_configuration") or {})
+    deployment.setdefault("maximumPercent", 200)
+    deployment.setdefault("minimumHealthyPercent", 100)
+    if _controller(service) == "ECS":
+        deployment.setdefault("deploymentCircuitBreaker", {"enable": False, "rollback": False})
+    service.deployment_configuration = deployment
+    service.health_check_grace_period_seconds = int(given.get("health_check_grace_period_seconds") or 0)
+    service.enable_ecs_managed_tags = bool(given.get("enable_ecs_managed_tags"))
+    service.enable_execute_command = bool(given.get("enable_execute_command"))
+    fargate = service.launch_type == "FARGATE" or any(
+        (p.get("capacityProvider") or "").startswith("FARGATE")
+        for p in getattr(service, "capacity_provider_strategy", None) or [])
+    if fargate and not service.platform_version:
+        service.platform_version = "LATEST"
 
 
 def invalid_parameter(message: str) -> AwsError:
@@ -223,7 +259,11 @@ def apply() -> None:
             for key in ("task_definition", "force_new_deployment", "network_configuration", "platform_version",
                         "load_balancers"):
                 service_properties.pop(key, None)
+        given = {attr: service_properties.pop(attr) for attr in SETTABLE.values()
+                 if service_properties.get(attr) is not None}
         updated = original_update_service(self, service_properties)
+        for attr, value in given.items():
+            setattr(updated, attr, value)
         if _controller(updated) == "CODE_DEPLOY":
             for task_set in updated.task_sets:
                 _init_task_set(task_set, updated.desired_count, task_set.status)
@@ -231,6 +271,21 @@ def apply() -> None:
         return updated
 
     EC2ContainerServiceBackend.update_service = update_service
+
+    # -- CODE_DEPLOY services count the tasks of their task sets ---------------------------------
+    original_describe_services = EC2ContainerServiceBackend.describe_services
+
+    def describe_services(self, cluster_str, service_names_or_arns):
+        services, failures = original_describe_services(self, cluster_str, service_names_or_arns)
+        if not _tasks_run():  # the data plane's task runner counts real tasks itself
+            for service in services:
+                if _controller(service) == "CODE_DEPLOY" and service.task_sets:
+                    # the tasks of every task set, as AWS counts them (moto: 0, MOTO_ECS_SERVICE_RUNNING)
+                    service.running_count = sum(getattr(t, "running_count", 0) for t in service.task_sets)
+                    service.pending_count = sum(getattr(t, "pending_count", 0) for t in service.task_sets)
+        return services, failures
+
+    EC2ContainerServiceBackend.describe_services = describe_services
 
     # -- task-set API calls: EXTERNAL services only ---------------------------------------------
     def require_external(handler_name: str):

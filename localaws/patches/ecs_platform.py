@@ -6,12 +6,16 @@
 * CreateService with a ``capacityProviderStrategy`` keeps it and reports it (moto
   drops it and reports ``launchType: EC2``); such a service, and its task sets, have
   no ``launchType``, as in AWS, where the two are mutually exclusive.
-* CreateService keeps ``healthCheckGracePeriodSeconds`` and reports it (moto drops it).
+* CreateService keeps ``healthCheckGracePeriodSeconds``, ``deploymentConfiguration``, ``enableECSManagedTags``
+  and ``enableExecuteCommand`` and reports them with ``createdAt``, ``createdBy`` and ``platformVersion``
+  (localaws/patches/ecs.py: ``service_fields``; moto drops them).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from localaws.patches import ecs
 
 
 def apply() -> None:
@@ -44,9 +48,6 @@ def _apply_capacity_provider_strategy() -> None:
         result = original(self)
         service = self.ecs_backend.describe_services(self._get_param("cluster", "default"),
                                                      [self._get_param("serviceName")])[0][0]
-        grace = self._get_param("healthCheckGracePeriodSeconds")
-        if grace is not None:
-            service.health_check_grace_period_seconds = int(grace)
         if strategy:
             service.capacity_provider_strategy = [
                 {"capacityProvider": s["capacityProvider"], "weight": int(s.get("weight", 0)), "base": int(s.get("base", 0))}
@@ -55,6 +56,7 @@ def _apply_capacity_provider_strategy() -> None:
             for task_set in getattr(service, "task_sets", []) or []:
                 task_set.launch_type = None
                 task_set.capacity_provider_strategy = service.capacity_provider_strategy
+        ecs.service_fields(service, {attr: self._get_param(name) for name, attr in ecs.SETTABLE.items()})
         return result
 
     EC2ContainerServiceResponse.create_service = create_service

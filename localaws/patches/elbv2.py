@@ -151,6 +151,12 @@ def apply() -> None:
 
             real = alb.describe_target_health(self.target_groups[target_group_arn], targets, results)
             results = results if real is None else real
+        # A target the group does not have (never registered, or deregistered and drained) is "unused",
+        # Target.NotRegistered: moto says "unavailable" for IP targets, and the target-deregistered waiter
+        # (aws elbv2 wait target-deregistered) waits for "unused".
+        results = [FakeHealthStatus(r.instance_id, r.port, r.health_check_port, "unused", r.reason,
+                                    "Target is not registered to the target group")
+                   if r.reason == "Target.NotRegistered" else r for r in results]
         state = HEALTH.get(target_group_arn)
         if not state:
             return results

@@ -38,7 +38,8 @@ options:
     type: str
   service_role_arn:
     description:
-      - ARN of the IAM role CodeDeploy assumes (with the C(AWSCodeDeployRoleForECS) policy or equivalent).
+      - ARN of the IAM role CodeDeploy assumes (with the C(AWSCodeDeployRoleForECSLimited) policy and C(iam:PassRole)
+        on the task definitions' roles, or equivalent).
       - Required when O(state=present).
     type: str
   deployment_config_name:

@@ -1,9 +1,11 @@
 """Blue/green releases end to end: roles/codedeploy, playbooks/deploy.yml and playbooks/rollback.yml
 against the local endpoint's CodeDeploy / ECS / ELB emulation.
 
-The lifecycle is one sequence on one stack (converging is the slow part): converge, release v1 -> v2,
-release v2 again (nothing to do), re-converge (traffic stays), a release stopped by an alarm, a release
-stopped by rollback.yml during its canary, a rollback with no release running. Input validation runs
+The stack's life is one sequence on one stack (converging is the slow part): converge from empty and the
+wiring, a second converge and --check --diff with nothing to do, release v1 -> v2, release v2 again (nothing
+to do), re-converges that keep every shape a release leaves on the listeners, a converge during a canary
+(listeners left alone), a release stopped by an alarm, a release stopped by rollback.yml during its canary,
+a rollback with no release running, destroy (twice) back to the fresh-endpoint baseline. Input validation runs
 on an empty endpoint and must fail before any AWS call.
 """
 
@@ -16,9 +18,13 @@ import urllib.request
 
 import pytest
 
+from tests.integration.platform.inventory import diff, snapshot
+from tests.integration.platform.wiring import assert_wiring
+
 STACK = "tests/integration/bluegreen/stack.yml"
 DEPLOY = "playbooks/deploy.yml"
 ROLLBACK = "playbooks/rollback.yml"
+DESTROY = "playbooks/destroy.yml"
 ENVIRONMENT = "local"
 
 
@@ -112,152 +118,6 @@ def canary_split(boto, service: str, replacement: str):
     return 0 < groups.get(replacement, 0) < sum(groups.values())
 
 
-@pytest.mark.slow(minutes=7)
-def test_bluegreen_lifecycle(endpoint, run_playbook, boto):
-    time_scale(endpoint, 0.05)
-    converge = run_playbook(STACK)
-    assert converge.rc == 0, converge.failure_messages() or converge.stderr[-3000:]
-    assert live(boto) == {"api": "seed-api-blue", "web": "seed-web-blue"}
-
-    # The groups the role made: application, one group per service, the custom canary for api,
-    # the alb role's pair and listeners, the cloudwatch role's rollback alarms.
-    codedeploy = boto("codedeploy")
-    groups = {g: codedeploy.get_deployment_group(applicationName="seed", deploymentGroupName=f"seed-{g}")["deploymentGroupInfo"]
-              for g in ("api", "web")}
-    assert groups["api"]["deploymentConfigName"] == "seed-canary-10-percent-1-minute"
-    assert groups["web"]["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
-    config = codedeploy.get_deployment_config(deploymentConfigName="seed-canary-10-percent-1-minute")["deploymentConfigInfo"]
-    assert config["trafficRoutingConfig"]["timeBasedCanary"] == {"canaryPercentage": 10, "canaryInterval": 1}
-    api = groups["api"]
-    assert [t["name"] for t in api["loadBalancerInfo"]["targetGroupPairInfoList"][0]["targetGroups"]] == \
-        ["seed-api-blue", "seed-api-green"]
-    assert api["ecsServices"] == [{"serviceName": "api", "clusterName": "seed"}]
-    assert api["serviceRoleArn"].endswith(":role/seed-codedeploy-ecs")
-    assert sorted(api["autoRollbackConfiguration"]["events"]) == ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
-    alarms = {a["name"] for a in api["alarmConfiguration"]["alarms"]}
-    assert f"seed-{ENVIRONMENT}-api-target-5xx-blue" in alarms and f"seed-{ENVIRONMENT}-api-unhealthy-hosts-green" in alarms
-    assert all("-api-" in a for a in alarms) and api["alarmConfiguration"]["enabled"] is True
-
-    # An image tag nobody pushed (no stand-in images, as against AWS): fails naming it, before any write.
-    missing = run_playbook(DEPLOY, {"deploy_image_tag": "v9", "deploy_seed_local_images": False})
-    assert missing.rc != 0 and missing.writes == []
-    assert any("deploy_image_tag 'v9' is not in ECR: seed/api:v9, seed/web:v9" in m for m in missing.failure_messages()), \
-        missing.failure_messages()
-
-    # Release v1 -> v2 (every service): production moves to green, the PRIMARY task set runs v2, the old one is gone.
-    time_scale(endpoint, 0.5)  # api's canary minute lasts 0.5 s: long enough to be seen at 0.1 s polls
-    release = run_playbook(DEPLOY, {"deploy_image_tag": "v2", "deploy_poll_interval": 0.1})
-    assert release.rc == 0, release.failure_messages() or release.stderr[-3000:]
-    assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
-    for svc in ("api", "web"):
-        sets = task_sets(boto, svc)
-        assert [s["status"] for s in sets] == ["PRIMARY"], sets
-        assert image_of(boto, sets[0]["taskDefinition"]) == "v2"
-    summary = {r["service"]: r for r in facts(release, "Summary | keep the outcome in deploy_releases")["deploy_releases"]}
-    assert summary["api"]["from"] == "seed-api:1" and summary["api"]["to"] == "seed-api:2"
-    assert summary["api"]["status"] == "Succeeded" and summary["api"]["live_target_group"] == "seed-api-green"
-    # api's canary: 10 % to green first, then all of it.
-    assert [t["weights"].get("seed-api-green") for t in summary["api"]["traffic"]][-2:] == [10, 100], summary["api"]["traffic"]
-    printed = "\n".join(release.task_results("Summary")[0]["msg"])
-    assert "api: seed-api:1 -> seed-api:2 (v2): Succeeded" in printed and "seed-web-green" in printed
-
-    time_scale(endpoint, 0.05)
-
-    # The same release again: nothing to do, nothing written.
-    again = run_playbook(DEPLOY, {"deploy_image_tag": "v2"})
-    assert again.rc == 0, again.failure_messages()
-    assert again.changed == 0 and again.writes == [], again.writes
-    assert {r["status"] for r in facts(again, "Summary | keep the outcome in deploy_releases")["deploy_releases"]} == {"AlreadyLive"}
-
-    # A plain re-converge keeps traffic where the release put it.
-    reconverge = run_playbook(STACK)
-    assert reconverge.rc == 0, reconverge.failure_messages()
-    assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
-    alb = facts(reconverge, "Load balancer | publish alb_arn, alb_dns_name, listener ARNs and alb_target_groups")
-    assert {svc: tg["live"] for svc, tg in alb["alb_target_groups"].items()} == {"api": "green", "web": "green"}
-    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v2"]
-    assert not {c["action"] for c in reconverge.writes} & {"CreateDeployment", "UpdateService", "StopDeployment",
-                                                           "RegisterTaskDefinition"}
-    # The forwards the release left (weighted, test listener on the new group) are in sync: nothing moves.
-    assert reconverge.changed == 0 and reconverge.writes == [], reconverge.writes
-
-    # A release whose alarm fires during the canary: stopped, rolled back, production still on green.
-    time_scale(endpoint, 2.0)  # the canary's minute lasts 2 s
-    alarm = f"seed-{ENVIRONMENT}-api-target-5xx-blue"
-    bad = Background(run_playbook, DEPLOY, {"deploy_image_tag": "v3", "deploy_service": "api", "deploy_poll_interval": 0.2})
-    wait_for(lambda: canary_split(boto, "api", "seed-api-blue"))
-    boto("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test: 5xx on the replacement")
-    failed = bad.join()
-    boto("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test")
-    assert failed.rc != 0
-    assert any("api: Stopped (ALARM_ACTIVE" in m and alarm in m and "rolled back; live seed-api:2 on seed-api-green" in m
-               for m in failed.failure_messages()), failed.failure_messages()
-    outcome = facts(failed, "Summary | keep the outcome in deploy_releases")["deploy_releases"][0]
-    assert outcome["status"] == "Stopped" and outcome["error"]["code"] == "ALARM_ACTIVE"
-    assert outcome["live_target_group"] == "seed-api-green"
-    assert live(boto)["api"] == "seed-api-green"
-    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v2"]
-
-    # rollback.yml during a canary: the release is stopped and rolled back.
-    time_scale(endpoint, 20.0)  # the canary holds 10 % for 20 s; the stop comes first
-    canary = Background(run_playbook, DEPLOY, {"deploy_image_tag": "v3", "deploy_service": "api", "deploy_poll_interval": 0.2})
-    wait_for(lambda: canary_split(boto, "api", "seed-api-blue"))
-    stop = run_playbook(ROLLBACK, {"rollback_service": "api", "rollback_poll_interval": 0.2})
-    assert stop.rc == 0, stop.failure_messages() or stop.stderr[-3000:]
-    result = facts(stop, "Summary | keep the outcome in rollback_result")["rollback_result"]
-    assert result["action"] == "stopped" and result["status"] == "Stopped"
-    assert result["live_target_group"] == "seed-api-green"
-    stopped = canary.join()
-    assert stopped.rc != 0 and any("MANUAL_STOP" in m for m in stopped.failure_messages()), stopped.failure_messages()
-    assert live(boto)["api"] == "seed-api-green"
-
-    # rollback.yml with nothing running: the previous revision (v1) is released again.
-    time_scale(endpoint, 0.05)
-    back = run_playbook(ROLLBACK, {"rollback_service": "api", "rollback_poll_interval": 0.1})
-    assert back.rc == 0, back.failure_messages() or back.stderr[-3000:]
-    result = facts(back, "Summary | keep the outcome in rollback_result")["rollback_result"]
-    assert result["action"] == "released_previous" and result["status"] == "Succeeded"
-    assert result["live_target_group"] == "seed-api-blue" and live(boto)["api"] == "seed-api-blue"
-    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v1"]
-
-
-@pytest.mark.parametrize(
-    ("extra_vars", "names"),
-    [
-        ({}, "deploy_image_tag"),
-        ({"deploy_image_tag": "-bad:tag"}, "deploy_image_tag"),
-        ({"deploy_image_tag": None}, "deploy_image_tag"),
-        ({"deploy_image_tag": "v2", "deploy_wait_timeout": -5}, "deploy_wait_timeout"),
-        ({"deploy_image_tag": "v2", "deploy_poll_interval": 0}, "deploy_poll_interval"),
-        ({"deploy_image_tag": "v2", "deploy_wait_timeout": "soon"}, "deploy_wait_timeout"),
-        ({"deploy_image_tag": "v2", "deploy_service": "nope"}, "deploy_service"),
-        ({"deploy_image_tag": "v2", "deploy_build": True}, "deploy_build"),
-        ({"deploy_image_tag": "v2", "deploy_seed_local_images": True, "aws_endpoint_url": ""}, "deploy_seed_local_images"),
-        ({"deploy_image_tag": "v2", "stack_service_deployment_configs": {"api": "missing-config"}},
-         "codedeploy_service_deployment_configs"),
-    ],
-)
-def test_deploy_validation_fails_before_any_call(run_playbook, extra_vars, names):
-    run = run_playbook(DEPLOY, extra_vars)
-    assert run.rc != 0
-    assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
-    assert run.calls == []
-
-
-@pytest.mark.parametrize(
-    ("extra_vars", "names"),
-    [({}, "rollback_service"), ({"rollback_service": "nope"}, "rollback_service"),
-     ({"rollback_service": None}, "rollback_service"),
-     ({"rollback_service": "api", "rollback_wait_timeout": 0}, "rollback_wait_timeout"),
-     ({"rollback_service": "api", "rollback_poll_interval": -1}, "rollback_poll_interval")],
-)
-def test_rollback_validation_fails_before_any_call(run_playbook, extra_vars, names):
-    run = run_playbook(ROLLBACK, extra_vars)
-    assert run.rc != 0
-    assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
-    assert run.calls == []
-
-
 # -- the converge and the shapes a release leaves on the listeners ------------------------------
 
 LISTENER_WRITES = {"CreateListener", "ModifyListener", "DeleteListener", "CreateRule", "ModifyRule", "DeleteRule",
@@ -302,14 +162,65 @@ def assert_in_sync(run) -> None:
     assert run.changed == 0 and run.writes == [], run.writes
 
 
-@pytest.mark.slow(minutes=10)
-def test_converge_after_a_release_leaves_the_listeners_alone(endpoint, run_playbook, boto):
+@pytest.mark.slow(minutes=13)
+def test_stack_lifecycle(endpoint, run_playbook, boto):
     time_scale(endpoint, 0.05)
+    baseline = snapshot(boto)
     converge = run_playbook(STACK)
     assert converge.rc == 0, converge.failure_messages() or converge.stderr[-3000:]
+    assert_wiring(boto)
+    assert live(boto) == {"api": "seed-api-blue", "web": "seed-web-blue"}
+
+    # Second converge: nothing to do, nothing written; --check --diff on the converged stack neither.
+    again = run_playbook(STACK)
+    assert again.rc == 0, again.failure_messages()
+    assert again.changed == 0, [t for t in again.plays[0]["tasks"] if any(h.get("changed") for h in t["hosts"].values())]
+    assert again.writes == []
+    check = run_playbook(STACK, check=True, diff=True)
+    assert check.rc == 0, check.failure_messages()
+    assert check.changed == 0 and check.writes == [], check.writes
+
+    # The groups the role made: application, one group per service, the custom canary for api,
+    # the alb role's pair and listeners, the cloudwatch role's rollback alarms.
+    codedeploy = boto("codedeploy")
+    groups = {g: codedeploy.get_deployment_group(applicationName="seed", deploymentGroupName=f"seed-{g}")["deploymentGroupInfo"]
+              for g in ("api", "web")}
+    assert groups["api"]["deploymentConfigName"] == "seed-canary-10-percent-1-minute"
+    assert groups["web"]["deploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
+    config = codedeploy.get_deployment_config(deploymentConfigName="seed-canary-10-percent-1-minute")["deploymentConfigInfo"]
+    assert config["trafficRoutingConfig"]["timeBasedCanary"] == {"canaryPercentage": 10, "canaryInterval": 1}
+    api = groups["api"]
+    assert [t["name"] for t in api["loadBalancerInfo"]["targetGroupPairInfoList"][0]["targetGroups"]] == \
+        ["seed-api-blue", "seed-api-green"]
+    assert api["ecsServices"] == [{"serviceName": "api", "clusterName": "seed"}]
+    assert api["serviceRoleArn"].endswith(":role/seed-codedeploy-ecs")
+    assert sorted(api["autoRollbackConfiguration"]["events"]) == ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+    alarms = {a["name"] for a in api["alarmConfiguration"]["alarms"]}
+    assert f"seed-{ENVIRONMENT}-api-target-5xx-blue" in alarms and f"seed-{ENVIRONMENT}-api-unhealthy-hosts-green" in alarms
+    assert all("-api-" in a for a in alarms) and api["alarmConfiguration"]["enabled"] is True
+
+    # An image tag nobody pushed (no stand-in images, as against AWS): fails naming it, before any write.
+    missing = run_playbook(DEPLOY, {"deploy_image_tag": "v9", "deploy_seed_local_images": False})
+    assert missing.rc != 0 and missing.writes == []
+    assert any("deploy_image_tag 'v9' is not in ECR: seed/api:v9, seed/web:v9" in m for m in missing.failure_messages()), \
+        missing.failure_messages()
+
+    # Release v1 -> v2 (every service): production moves to green, the PRIMARY task set runs v2, the old one is gone.
+    time_scale(endpoint, 0.5)  # api's canary minute lasts 0.5 s: long enough to be seen at 0.1 s polls
     release = run_playbook(DEPLOY, {"deploy_image_tag": "v2", "deploy_poll_interval": 0.1})
     assert release.rc == 0, release.failure_messages() or release.stderr[-3000:]
-
+    assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
+    for svc in ("api", "web"):
+        sets = task_sets(boto, svc)
+        assert [s["status"] for s in sets] == ["PRIMARY"], sets
+        assert image_of(boto, sets[0]["taskDefinition"]) == "v2"
+    summary = {r["service"]: r for r in facts(release, "Summary | keep the outcome in deploy_releases")["deploy_releases"]}
+    assert summary["api"]["from"] == "seed-api:1" and summary["api"]["to"] == "seed-api:2"
+    assert summary["api"]["status"] == "Succeeded" and summary["api"]["live_target_group"] == "seed-api-green"
+    # api's canary: 10 % to green first, then all of it.
+    assert [t["weights"].get("seed-api-green") for t in summary["api"]["traffic"]][-2:] == [10, 100], summary["api"]["traffic"]
+    printed = "\n".join(release.task_results("Summary")[0]["msg"])
+    assert "api: seed-api:1 -> seed-api:2 (v2): Succeeded" in printed and "seed-web-green" in printed
     # The end state AWS leaves: a forward to both groups, the new one at 100 first, the old one at 0.
     arns = target_group_arns(boto)
     for service, (_, action) in forward_actions(boto, 80).items():
@@ -319,9 +230,26 @@ def test_converge_after_a_release_leaves_the_listeners_alone(endpoint, run_playb
             {"TargetGroupArn": arns[f"seed-{service}-blue"], "Weight": 0}], action
     test_before = forward_actions(boto, 9000)
 
-    # Right after the release: nothing to do, for every service.
-    assert_in_sync(run_playbook(STACK))
-    assert forward_actions(boto, 9000) == test_before  # the test listener stays on the new group
+    time_scale(endpoint, 0.05)
+
+    # The same release again: nothing to do, nothing written.
+    again = run_playbook(DEPLOY, {"deploy_image_tag": "v2"})
+    assert again.rc == 0, again.failure_messages()
+    assert again.changed == 0 and again.writes == [], again.writes
+    assert {r["status"] for r in facts(again, "Summary | keep the outcome in deploy_releases")["deploy_releases"]} == {"AlreadyLive"}
+
+    # A plain re-converge keeps traffic where the release put it.
+    reconverge = run_playbook(STACK)
+    assert reconverge.rc == 0, reconverge.failure_messages()
+    assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
+    alb = facts(reconverge, "Load balancer | publish alb_arn, alb_dns_name, listener ARNs and alb_target_groups")
+    assert {svc: tg["live"] for svc, tg in alb["alb_target_groups"].items()} == {"api": "green", "web": "green"}
+    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v2"]
+    assert not {c["action"] for c in reconverge.writes} & {"CreateDeployment", "UpdateService", "StopDeployment",
+                                                           "RegisterTaskDefinition"}
+    # The forwards the release left (weighted, test listener on the new group) are in sync: nothing moves.
+    assert reconverge.changed == 0 and reconverge.writes == [], reconverge.writes
+    assert forward_actions(boto, 9000) == test_before
 
     # The same 100/0 in the other order (api's rule) and a plain forward to the live group (web's
     # default action): in sync as well, in check mode with --diff too.
@@ -354,3 +282,87 @@ def test_converge_after_a_release_leaves_the_listeners_alone(endpoint, run_playb
     stopped = canary.join()
     assert stopped.rc != 0 and any("MANUAL_STOP" in m for m in stopped.failure_messages()), stopped.failure_messages()
     assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
+
+    # A release whose alarm fires during the canary: stopped, rolled back, production still on green.
+    time_scale(endpoint, 2.0)  # the canary's minute lasts 2 s
+    alarm = f"seed-{ENVIRONMENT}-api-target-5xx-blue"
+    bad = Background(run_playbook, DEPLOY, {"deploy_image_tag": "v3", "deploy_service": "api", "deploy_poll_interval": 0.2})
+    wait_for(lambda: canary_split(boto, "api", "seed-api-blue"))
+    boto("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test: 5xx on the replacement")
+    failed = bad.join()
+    boto("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test")
+    assert failed.rc != 0
+    assert any("api: Stopped (ALARM_ACTIVE" in m and alarm in m and "rolled back; live seed-api:2 on seed-api-green" in m
+               for m in failed.failure_messages()), failed.failure_messages()
+    outcome = facts(failed, "Summary | keep the outcome in deploy_releases")["deploy_releases"][0]
+    assert outcome["status"] == "Stopped" and outcome["error"]["code"] == "ALARM_ACTIVE"
+    assert outcome["live_target_group"] == "seed-api-green"
+    assert live(boto)["api"] == "seed-api-green"
+    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v2"]
+
+    # rollback.yml during a canary: the release is stopped and rolled back.
+    time_scale(endpoint, 20.0)  # the canary holds 10 % for 20 s; the stop comes first
+    canary = Background(run_playbook, DEPLOY, {"deploy_image_tag": "v3", "deploy_service": "api", "deploy_poll_interval": 0.2})
+    wait_for(lambda: canary_split(boto, "api", "seed-api-blue"))
+    stop = run_playbook(ROLLBACK, {"rollback_service": "api", "rollback_poll_interval": 0.2})
+    assert stop.rc == 0, stop.failure_messages() or stop.stderr[-3000:]
+    result = facts(stop, "Summary | keep the outcome in rollback_result")["rollback_result"]
+    assert result["action"] == "stopped" and result["status"] == "Stopped"
+    assert result["live_target_group"] == "seed-api-green"
+    stopped = canary.join()
+    assert stopped.rc != 0 and any("MANUAL_STOP" in m for m in stopped.failure_messages()), stopped.failure_messages()
+    assert live(boto)["api"] == "seed-api-green"
+
+    # rollback.yml with nothing running: the previous revision (v1) is released again.
+    time_scale(endpoint, 0.05)
+    back = run_playbook(ROLLBACK, {"rollback_service": "api", "rollback_poll_interval": 0.1})
+    assert back.rc == 0, back.failure_messages() or back.stderr[-3000:]
+    result = facts(back, "Summary | keep the outcome in rollback_result")["rollback_result"]
+    assert result["action"] == "released_previous" and result["status"] == "Succeeded"
+    assert result["live_target_group"] == "seed-api-blue" and live(boto)["api"] == "seed-api-blue"
+    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v1"]
+
+    # Destroy: back to the fresh endpoint, and a second destroy is a no-op.
+    gone = run_playbook(DESTROY)
+    assert gone.rc == 0, gone.failure_messages() or gone.stderr[-3000:]
+    assert diff(baseline, snapshot(boto)) == {}
+    twice = run_playbook(DESTROY)
+    assert twice.rc == 0, twice.failure_messages()
+    assert twice.changed == 0 and twice.writes == []
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "names"),
+    [
+        ({}, "deploy_image_tag"),
+        ({"deploy_image_tag": "-bad:tag"}, "deploy_image_tag"),
+        ({"deploy_image_tag": None}, "deploy_image_tag"),
+        ({"deploy_image_tag": "v2", "deploy_wait_timeout": -5}, "deploy_wait_timeout"),
+        ({"deploy_image_tag": "v2", "deploy_poll_interval": 0}, "deploy_poll_interval"),
+        ({"deploy_image_tag": "v2", "deploy_wait_timeout": "soon"}, "deploy_wait_timeout"),
+        ({"deploy_image_tag": "v2", "deploy_service": "nope"}, "deploy_service"),
+        ({"deploy_image_tag": "v2", "deploy_build": True}, "deploy_build"),
+        ({"deploy_image_tag": "v2", "deploy_seed_local_images": True, "aws_endpoint_url": ""}, "deploy_seed_local_images"),
+        ({"deploy_image_tag": "v2", "stack_service_deployment_configs": {"api": "missing-config"}},
+         "codedeploy_service_deployment_configs"),
+    ],
+)
+def test_deploy_validation_fails_before_any_call(run_playbook, extra_vars, names):
+    run = run_playbook(DEPLOY, extra_vars)
+    assert run.rc != 0
+    assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
+    assert run.calls == []
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "names"),
+    [({}, "rollback_service"), ({"rollback_service": "nope"}, "rollback_service"),
+     ({"rollback_service": None}, "rollback_service"),
+     ({"rollback_service": "api", "rollback_wait_timeout": 0}, "rollback_wait_timeout"),
+     ({"rollback_service": "api", "rollback_poll_interval": -1}, "rollback_poll_interval")],
+)
+def test_rollback_validation_fails_before_any_call(run_playbook, extra_vars, names):
+    run = run_playbook(ROLLBACK, extra_vars)
+    assert run.rc != 0
+    assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
+    assert run.calls == []

@@ -80,8 +80,9 @@ def test_converge_idempotence_check_mode_and_teardown(run_playbook, boto):
     groups = {g["GroupName"]: g for g in ec2.describe_security_groups(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]}
     alb, tasks = groups[f"{STACK}-alb"], groups[f"{STACK}-tasks"]
+    # no certificate, no HTTPS listener: 443 stays closed
     assert sorted((p["FromPort"], r["CidrIp"]) for p in alb["IpPermissions"] for r in p["IpRanges"]) == [
-        (80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+        (80, "0.0.0.0/0")]
     assert sorted((p["FromPort"], p["UserIdGroupPairs"][0]["GroupId"]) for p in alb["IpPermissionsEgress"]) == [
         (8000, tasks["GroupId"]), (8080, tasks["GroupId"])]
     # Tasks are reachable on their container ports from the load balancer only.
@@ -150,7 +151,7 @@ BAD_INPUTS = [
     ({"network_alb_ingress_cidrs": ["anywhere"]}, "network_alb_ingress_cidrs"),
     ({"network_name": "bad_name!"}, "network_name"),
     ({"network_container_ports": [8000, 70000]}, "network_container_ports"),
-    ({"network_alb_test_port": 443}, "network_alb_test_port"),
+    ({"network_alb_test_port": 80}, "network_alb_test_port"),
     ({"network_state": "gone"}, "network_state"),
     ({"network_nat_gateway_per_az": "sometimes"}, "network_nat_gateway_per_az"),
     ({"network_tags": {"aws:reserved": "x"}}, "network_tags"),
