@@ -23,7 +23,11 @@ import hashlib
 import json
 import os
 import re
+import stat
+import subprocess
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from localaws.dataplane.podman import PodmanError, podman, podman_json
@@ -155,3 +159,32 @@ def resolve_image(image: str) -> str:
         raise ImageNotFound(f"pull image manifest has been retried 1 time(s): failed to resolve ref {image}: "
                             f"{image}: not found (no local image {name})")
     return name
+
+
+_MOUNT_LOCK = threading.Lock()
+
+
+def seed_volume(local_ref: str, container_path: str, host_dir: Path) -> bool:
+    """Give an empty task volume the image's directory at ``container_path`` -- its contents, owner and
+    mode -- when the image declares that path a ``VOLUME``; otherwise leave it as Fargate makes a bind
+    mount: empty, root-owned, 0755. Returns whether it was seeded.
+
+    Fargate does this for bind mounts (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html,
+    "expose a path and its contents from a Dockerfile"): a non-root container can write to a task volume
+    only when its image declares the path a VOLUME owned by (or writable for) its user.
+    """
+    declared = json.loads(podman("image", "inspect", "--format", "{{json .Config.Volumes}}", local_ref).stdout or "null")
+    if container_path not in (declared or {}) or any(host_dir.iterdir()):
+        return False
+    with _MOUNT_LOCK:
+        root = podman("image", "mount", local_ref).stdout.strip()
+        try:
+            source = Path(root) / container_path.lstrip("/")
+            if source.is_dir():
+                subprocess.run(["cp", "-a", f"{source}/.", str(host_dir)], check=True, capture_output=True)
+                st = source.stat()
+                os.chown(host_dir, st.st_uid, st.st_gid)
+                os.chmod(host_dir, stat.S_IMODE(st.st_mode))
+        finally:
+            podman("image", "unmount", local_ref, check=False)
+    return True

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localaws import dataplane
-from localaws.dataplane import awslogs, images, netns
+from localaws.dataplane import awslogs, images, netns, secrets
 from localaws.dataplane.podman import PodmanError, podman, podman_json, preflight
 from localaws.launcher import FAKE_CREDENTIALS
 
@@ -460,17 +460,20 @@ class TaskEngine:
                 image = images.resolve_image(container.definition["image"])
                 with _lock():
                     target = awslogs.awslogs_target(container.definition, task.model.id, task.account, task.region)
-                plans.append((container, image, target))
+                    secret_env = secrets.resolve(container.definition)
+                plans.append((container, image, target, secret_env))
             task.model.pull_stopped_at = _now()
         except images.ImageNotFound as exc:
             return f"CannotPullContainerError: {exc}"
         except awslogs.LogSetupError as exc:
             return f"ResourceInitializationError: {exc}"
-        for container, image, target in plans:
+        except secrets.SecretError as exc:
+            return str(exc)
+        for container, image, target, secret_env in plans:
             if task.stopping or generation != self._generation:
                 break
             try:
-                container.container_id = podman(*run_args(task, container, image, self._endpoint_env(task)),
+                container.container_id = podman(*run_args(task, container, image, self._endpoint_env(task), secret_env),
                                                 timeout=300).stdout.strip()
             except PodmanError as exc:
                 return f"CannotStartContainerError: {exc.stderr}"
@@ -759,9 +762,11 @@ def _health_timing(definition: dict) -> tuple[int, int, int, int]:
             int(hc.get("startPeriod") or 0))
 
 
-def run_args(task: LocalTask, container: ContainerRun, image: str, injected_env: dict[str, str]) -> list[str]:
+def run_args(task: LocalTask, container: ContainerRun, image: str, injected_env: dict[str, str],
+             secret_env: dict[str, str] | None = None) -> list[str]:
     """``podman run`` arguments for one container definition of ``task``
-    (container definition parameters: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html)."""
+    (container definition parameters: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html);
+    ``secret_env`` holds the values of its ``secrets`` (localaws/dataplane/secrets.py)."""
     d = container.definition
     args = ["run", "-d", "--pull", "never", "--name", f"localaws-{task.model.id}-{d['name']}",
             "--label", "localaws=1", "--label", f"localaws.pid={os.getpid()}",
@@ -770,6 +775,7 @@ def run_args(task: LocalTask, container: ContainerRun, image: str, injected_env:
     for key, value in (d.get("dockerLabels") or {}).items():
         args += ["--label", f"{key}={value}"]
     env = {e["name"]: e.get("value", "") for e in d.get("environment") or []}
+    env.update(secret_env or {})
     env.update({k: v for k, v in injected_env.items() if k not in env})
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
@@ -784,10 +790,12 @@ def run_args(task: LocalTask, container: ContainerRun, image: str, injected_env:
         args += ["--read-only", "--read-only-tmpfs=false"]
     volumes = {v.get("name"): v for v in task.task_definition.volumes or []}
     for mount in d.get("mountPoints") or []:
-        # Fargate task storage is ephemeral: a per-task directory shared by the task's containers.
+        # Fargate task storage is ephemeral: a per-task directory shared by the task's containers,
+        # root-owned 0755 unless the image declares the path a VOLUME (images.seed_volume).
         host = _task_dir(task) / "volumes" / mount.get("sourceVolume", "default")
         host.mkdir(parents=True, exist_ok=True)
         if mount.get("sourceVolume") in volumes:
+            images.seed_volume(image, mount["containerPath"], host)
             args += ["--volume", f"{host}:{mount['containerPath']}:{'ro' if mount.get('readOnly') else 'rw'}"]
     ulimits = {u["name"]: u for u in DEFAULT_ULIMITS}
     ulimits.update({u["name"]: u for u in d.get("ulimits") or []})

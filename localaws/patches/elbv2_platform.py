@@ -5,6 +5,8 @@
   ``routing.http2.enabled=true``, ...). moto leaves several out (for Terraform's
   sake), and amazon.aws.elb_application_lb then fails with
   ``KeyError: 'access_logs_s3_enabled'`` when it compares attributes.
+* DeleteLoadBalancer refuses a load balancer whose ``deletion_protection.enabled`` is ``true``
+  with ``OperationNotPermitted``, as AWS does (moto deletes it).
 """
 
 from __future__ import annotations
@@ -35,10 +37,24 @@ ALB_DEFAULT_ATTRIBUTES = {
 
 
 def apply() -> None:
-    from moto.elbv2.models import FakeLoadBalancer
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
 
     if FakeLoadBalancer.__dict__.get("_localaws_platform_attrs"):
         return
+
+    class OperationNotPermitted(ELBClientError):
+        code = "OperationNotPermitted"
+
+    original_delete = ELBv2Backend.delete_load_balancer
+
+    def delete_load_balancer(self: Any, arn: str) -> None:
+        lb = self.load_balancers.get(arn)
+        if lb is not None and lb.attrs.get("deletion_protection.enabled") == "true":
+            raise OperationNotPermitted(f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled")
+        original_delete(self, arn)
+
+    ELBv2Backend.delete_load_balancer = delete_load_balancer
     original = FakeLoadBalancer.__init__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:

@@ -31,6 +31,14 @@ def _health_command(service):
 _RESERVED_ENVIRONMENT = re.compile(r"^(AWS_.*|ECS_CONTAINER_METADATA_URI(_V4)?)$")
 _ENVIRONMENT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UID_GID = re.compile(r"^\s*(\d+)(?::(\d+))?\s*$")
+# Names that look like credentials: their values belong in `secrets` (Secrets Manager or SSM), not in
+# the task definition's plain-text environment (readable by anyone with ecs:DescribeTaskDefinition).
+_CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|^KEY$|CREDENTIAL", re.IGNORECASE)
+# Full ARNs only: the execution role is granted exactly these resources.
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+_PARAMETER_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_SECRET_OPTIONS = ("arn", "json_key", "version_stage", "version_id", "kms_key_arn")
 
 
 def container_user_problem(user):
@@ -59,6 +67,15 @@ def environment_value(value):
     raise TypeError(f"environment values must be strings, numbers or booleans, got {type(value).__name__}")
 
 
+def _variable_name_problem(name):
+    """Why ``name`` cannot be a container variable (environment or secret), or None."""
+    if not isinstance(name, str) or not _ENVIRONMENT_NAME.match(name):
+        return f"name {name!r} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"
+    if _RESERVED_ENVIRONMENT.match(name):
+        return f"{name} is set by ECS in every task (AWS_*, ECS_CONTAINER_METADATA_URI*); remove it"
+    return None
+
+
 def environment_problems(environment):
     """Why each entry of a service's ``environment`` is refused (empty list when all are fine)."""
     if environment is None:
@@ -67,14 +84,108 @@ def environment_problems(environment):
         return [f"must be a mapping of NAME: value, got {type(environment).__name__}"]
     problems = []
     for name, value in environment.items():
-        if not isinstance(name, str) or not _ENVIRONMENT_NAME.match(name):
-            problems.append(f"name {name!r} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)")
-        elif _RESERVED_ENVIRONMENT.match(name):
-            problems.append(f"{name} is set by ECS in every task (AWS_*, ECS_CONTAINER_METADATA_URI*); remove it")
+        problem = _variable_name_problem(name)
+        if problem:
+            problems.append(problem)
         if value is None or isinstance(value, (dict, list)) or not isinstance(value, (bool, int, float, str)):
             problems.append(f"{name}: value must be a string, number or boolean, got "
                             f"{'null' if value is None else type(value).__name__}")
     return problems
+
+
+def _secret_spec(spec):
+    """A ``secrets`` value as a dict (a bare string is the ``arn``)."""
+    return {"arn": spec} if isinstance(spec, str) else dict(spec)
+
+
+def secret_problems(secrets, environment=None):
+    """Why each entry of a service's ``secrets`` is refused (empty list when all are fine).
+
+    ``secrets`` maps a variable name to a Secrets Manager secret or SSM parameter ARN, or to
+    ``{arn, json_key, version_stage, version_id, kms_key_arn}`` (the three selectors only for
+    Secrets Manager)."""
+    if secrets is None:
+        return []
+    if not isinstance(secrets, dict):
+        return [f"must be a mapping of NAME: ARN, got {type(secrets).__name__}"]
+    problems = []
+    for name, spec in secrets.items():
+        problem = _variable_name_problem(name)
+        if problem:
+            problems.append(problem)
+            if not isinstance(name, str):
+                continue
+        if name in (environment or {}):
+            problems.append(f"{name} is also in environment: a variable comes from one or the other")
+        if not isinstance(spec, (str, dict)):
+            problems.append(f"{name}: must be an ARN or a mapping with arn, got {type(spec).__name__}")
+            continue
+        spec = _secret_spec(spec)
+        unknown = sorted(set(spec) - set(_SECRET_OPTIONS))
+        if unknown:
+            problems.append(f"{name}: unknown keys {unknown} (allowed: {', '.join(_SECRET_OPTIONS)})")
+        arn = spec.get("arn")
+        if not isinstance(arn, str) or not (_SECRET_ARN.match(arn) or _PARAMETER_ARN.match(arn)):
+            problems.append(f"{name}: {arn!r} is not the full ARN of a Secrets Manager secret "
+                            "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>) or an SSM parameter "
+                            "(arn:aws:ssm:<region>:<account>:parameter/<name>)")
+            continue
+        selectors = [key for key in ("json_key", "version_stage", "version_id") if spec.get(key)]
+        if selectors and not _SECRET_ARN.match(arn):
+            problems.append(f"{name}: {', '.join(selectors)} only apply to Secrets Manager secrets, not SSM parameters")
+        for key in selectors:
+            if not isinstance(spec[key], str) or ":" in spec[key]:
+                problems.append(f"{name}: {key} must be a string without ':', got {spec[key]!r}")
+        if spec.get("version_stage") and spec.get("version_id"):
+            problems.append(f"{name}: give version_stage or version_id, not both")
+        key_arn = spec.get("kms_key_arn")
+        if key_arn is not None and not (isinstance(key_arn, str) and _KMS_KEY_ARN.match(key_arn)):
+            problems.append(f"{name}: kms_key_arn {key_arn!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+    return problems
+
+
+def credential_like_names(environment):
+    """The ``environment`` names that look like credentials (PASSWORD, SECRET, TOKEN, *_KEY, ...)."""
+    return sorted(name for name in (environment or {}) if isinstance(name, str) and _CREDENTIAL_NAME.search(name))
+
+
+def secret_value_from(spec):
+    """The container definition's ``valueFrom`` of a ``secrets`` entry: the ARN, and for a Secrets
+    Manager secret with a selector ``<arn>:<json_key>:<version_stage>:<version_id>``
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html)."""
+    spec = _secret_spec(spec)
+    selectors = [spec.get(key) or "" for key in ("json_key", "version_stage", "version_id")]
+    if any(selectors):
+        return ":".join([spec["arn"], *selectors])
+    return spec["arn"]
+
+
+def container_secrets(service):
+    """The ``secrets`` of the container of ``service``, as RegisterTaskDefinition takes them, by name."""
+    secrets = service.get("secrets") or {}
+    return [{"name": name, "valueFrom": secret_value_from(secrets[name])} for name in sorted(secrets)]
+
+
+def secret_grants(services):
+    """The execution role's statements for the secrets of every service: GetSecretValue on exactly the
+    secrets, GetParameters on exactly the parameters, kms:Decrypt on the keys given (none: no statement)."""
+    secrets, parameters, keys = set(), set(), set()
+    for service in services or []:
+        for spec in ((service or {}).get("secrets") or {}).values():
+            spec = _secret_spec(spec)
+            (secrets if _SECRET_ARN.match(spec["arn"]) else parameters).add(spec["arn"])
+            if spec.get("kms_key_arn"):
+                keys.add(spec["kms_key_arn"])
+    statements = []
+    if secrets:
+        statements.append({"Sid": "SecretsManager", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                           "Resource": sorted(secrets)})
+    if parameters:
+        statements.append({"Sid": "SsmParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+                           "Resource": sorted(parameters)})
+    if keys:
+        statements.append({"Sid": "KmsDecrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": sorted(keys)})
+    return statements
 
 
 def service_input_errors(services, default_user="10001"):
@@ -93,8 +204,57 @@ def service_input_errors(services, default_user="10001"):
         problem = None if user is None else container_user_problem(user)
         if problem:
             errors.append(f"{name}: user {problem}")
-        errors += [f"{name}: environment {problem}" for problem in environment_problems(service.get("environment"))]
+        environment = service.get("environment")
+        errors += [f"{name}: environment {problem}" for problem in environment_problems(environment)]
+        errors += [f"{name}: writable_paths {problem}" for problem in writable_path_problems(service.get("writable_paths"))]
+        # ITEMS_TABLE (table: true) counts as environment too
+        known = service_environment(service, "-") if isinstance(environment, (dict, type(None))) else environment
+        errors += [f"{name}: secrets {problem}" for problem in secret_problems(service.get("secrets"), known)]
+        if isinstance(environment, dict) and not service.get("allow_credentials_in_environment"):
+            errors += [f"{name}: environment {variable} looks like a credential and would be stored in plain text in the "
+                       f"task definition: give it as a secret (secrets: {{{variable}: <Secrets Manager or SSM parameter ARN>}}) "
+                       "or set allow_credentials_in_environment: true on the service"
+                       for variable in credential_like_names(environment)]
     return errors
+
+
+def without_environment(services):
+    """``services`` without their ``environment``: what roles loop over that do not build containers.
+
+    A loop's item is printed in the task's result (``-v``) whatever its label: values a user opted to
+    keep in ``environment`` (``allow_credentials_in_environment``) must not be printed by every loop over
+    the services. ``secrets`` stay: they hold ARNs, not values."""
+    return [{k: v for k, v in service.items() if k != "environment"} if isinstance(service, dict) else service
+            for service in services or []]
+
+
+_WRITABLE_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+
+
+def writable_path_problems(paths):
+    """Why a service's ``writable_paths`` are refused (empty list when all are fine)."""
+    if paths is None:
+        return []
+    if not isinstance(paths, list):
+        return [f"must be a list of absolute paths, got {type(paths).__name__}"]
+    problems = [f"{path!r} is not an absolute path of [A-Za-z0-9._-] segments (and not /)" for path in paths
+                if not isinstance(path, str) or not _WRITABLE_PATH.match(path) or "/../" in path + "/" or "/./" in path + "/"]
+    if len(set(map(str, paths))) != len(paths):
+        problems.append(f"lists a path twice: {paths}")
+    return problems
+
+
+def task_volumes(service):
+    """The task's volumes for ``writable_paths``: one Fargate ephemeral-storage volume per path,
+    named after it (``/var/cache/nginx`` -> ``writable-var-cache-nginx``)."""
+    return [{"name": "writable-" + path.strip("/").replace("/", "-").replace(".", "_")}
+            for path in service.get("writable_paths") or []]
+
+
+def container_mount_points(service):
+    """The container's mount points of ``task_volumes``: each writable path, read-write."""
+    return [{"sourceVolume": volume["name"], "containerPath": path, "readOnly": False}
+            for volume, path in zip(task_volumes(service), service.get("writable_paths") or [], strict=True)]
 
 
 def ecs_task_family(service, stack_name):
@@ -142,9 +302,11 @@ def ecs_container_definition(service, image, log_group, region, default_user="10
         "image": image,
         "essential": True,
         "user": str(service.get("user") or default_user),
-        "readonlyRootFilesystem": bool(service.get("read_only_root_filesystem", False)),
+        "readonlyRootFilesystem": bool(service.get("read_only_root_filesystem", True)),
+        "mountPoints": container_mount_points(service),
         "portMappings": [{"containerPort": int(service["container_port"]), "protocol": "tcp"}],
         "environment": [{"name": name, "value": environment_value(environment[name])} for name in sorted(environment)],
+        "secrets": container_secrets(service),
         "healthCheck": {
             "command": _health_command(service),
             "interval": int(health_check_interval),
@@ -174,12 +336,14 @@ def ecs_task_definition(service, stack_name, execution_role_arn, task_role_arn, 
         "executionRoleArn": execution_role_arn,
         "taskRoleArn": task_role_arn,
         "containerDefinitions": list(containers),
+        "volumes": task_volumes(service),
     }
 
 
 class FilterModule:
     """seed.fargate.ecs_container_definition, ecs_task_definition, ecs_task_family, service_table_name,
-    service_environment, service_input_errors."""
+    service_environment, service_input_errors, container_secrets, secret_grants,
+    without_environment, task_volumes."""
 
     def filters(self):
         return {
@@ -189,4 +353,8 @@ class FilterModule:
             "service_table_name": service_table_name,
             "service_environment": service_environment,
             "service_input_errors": service_input_errors,
+            "container_secrets": container_secrets,
+            "secret_grants": secret_grants,
+            "without_environment": without_environment,
+            "task_volumes": task_volumes,
         }

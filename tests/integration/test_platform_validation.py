@@ -23,6 +23,7 @@ def services(**changes):
 
 
 API = STACK["stack_services"][0]
+SSM_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/seed/log-level"
 WEB = STACK["stack_services"][1]
 
 CASES = {
@@ -58,6 +59,11 @@ CASES = {
                                     "environment AWS_REGION"),
     "environment name not a variable": ({"stack_services": services(environment={"LOG-LEVEL": "info"})},
                                         "environment name 'LOG-LEVEL'"),
+    "credential in plain environment": ({"stack_services": services(environment={"DB_PASSWORD": "hunter2"})},
+                                        "environment DB_PASSWORD looks like a credential"),
+    "secret given by name, not ARN": ({"stack_services": services(secrets={"DB_PASSWORD": "seed/db"})}, "secrets DB_PASSWORD"),
+    "secret also in environment": ({"stack_services": services(secrets={"LOG_LEVEL": SSM_ARN})}, "secrets LOG_LEVEL"),
+    "writable path not absolute": ({"stack_services": services(web_writable_paths=["tmp"])}, "web: writable_paths"),
     "region AWS does not have": ({"stack_region": "mars-1"}, "stack_region"),
     "stack name not DNS-safe": ({"stack_name": "Seed_Stack"}, "stack_name"),
     "missing cpu": ({"stack_services": [{k: v for k, v in API.items() if k != "cpu"}, WEB]}, "cpu"),
@@ -79,3 +85,12 @@ def test_bad_input_fails_before_any_write(run_playbook, extra_vars, variable):
     assert run.writes == []
     messages = " ".join(run.failure_messages()) or run.stderr
     assert variable in messages, messages
+    assert "hunter2" not in run.stdout + run.stderr  # a refused credential's value is not echoed back
+
+
+def test_destroy_refuses_a_protected_load_balancer_before_any_call(run_playbook):
+    run = run_playbook("playbooks/destroy.yml", extra_vars={"stack_alb_deletion_protection": True})
+    assert run.rc != 0
+    assert run.calls == []
+    messages = " ".join(run.failure_messages()) or run.stderr
+    assert "stack_alb_deletion_protection" in messages, messages

@@ -86,9 +86,9 @@ def http_get(ip: str, path: str = "/") -> int:
         return resp.status
 
 
-def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int = 2) -> dict:
+def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int = 2, secrets: list | None = None) -> dict:
     """VPC + subnet, ECR repository with the pushed image, log group, target group, cluster,
-    task definition and a FARGATE service of ``desired`` tasks."""
+    task definition (with the container's ``secrets``) and a FARGATE service of ``desired`` tasks."""
     ec2, ecr, ecs, logs, elbv2 = (aws(s) for s in ("ec2", "ecr", "ecs", "logs", "elbv2"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -115,6 +115,7 @@ def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int =
                          f"print('web starting on {PORT}')\n"
                          f"h.ThreadingHTTPServer(('', {PORT}), h.SimpleHTTPRequestHandler).serve_forever()")],
             "environment": [{"name": "GREETING", "value": "hello"}],
+            **({"secrets": secrets} if secrets else {}),
             "portMappings": [{"containerPort": PORT, "protocol": "tcp"}],
             "stopTimeout": 10,
             "healthCheck": {"command": ["CMD-SHELL", (f"python3 -c \"import urllib.request as u; "
@@ -250,6 +251,38 @@ def test_missing_image_stops_with_cannot_pull(aws):
     assert task["stopCode"] == "TaskFailedToStart"
     # The endpoint is still up and answering.
     assert aws("ecs").describe_services(cluster="dp", services=["web"])["services"][0]["runningCount"] == 0
+
+
+def test_secrets_are_read_at_start_into_the_environment(aws):
+    """valueFrom: a JSON key of a Secrets Manager secret and an SSM SecureString parameter, read by the
+    task as it starts (the values are nowhere in the task definition)."""
+    secret = aws("secretsmanager").create_secret(Name="dp/db", SecretString='{"password": "pw-from-asm", "user": "app"}')
+    aws("ssm").put_parameter(Name="/dp/token", Value="token-from-ssm", Type="SecureString")
+    parameter = aws("ssm").get_parameter(Name="/dp/token")["Parameter"]["ARN"]
+    setup_stack(aws, desired=1, secrets=[{"name": "DB_PASSWORD", "valueFrom": f"{secret['ARN']}:password::"},
+                                         {"name": "API_TOKEN", "valueFrom": parameter}])
+    task = running_tasks(aws, 1)[0]
+    env = podman("inspect", "--format", "{{json .Config.Env}}", f"localaws-{task['taskArn'].split('/')[-1]}-web").stdout
+    assert "DB_PASSWORD=pw-from-asm" in env and "API_TOKEN=token-from-ssm" in env and "GREETING=hello" in env, env
+    definition = aws("ecs").describe_task_definition(taskDefinition="dp-web")["taskDefinition"]
+    assert "pw-from-asm" not in str(definition) and "token-from-ssm" not in str(definition)
+
+
+def test_a_secret_that_cannot_be_read_stops_the_task_before_it_starts(aws):
+    missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:dp/gone-AbCdEf"
+    setup_stack(aws, desired=1, secrets=[{"name": "DB_PASSWORD", "valueFrom": missing}])
+
+    def stopped():
+        tasks = [t for t in tasks_of(aws, "STOPPED") if t["lastStatus"] == "STOPPED"]
+        return tasks[0] if tasks else None
+
+    task = wait_for("a STOPPED task", stopped)
+    assert task["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets"), task["stoppedReason"]
+    assert missing in task["stoppedReason"]
+    assert task["stopCode"] == "TaskFailedToStart"
+    left = podman("ps", "-a", "--filter", f"label=localaws.task={task['taskArn'].split('/')[-1]}",
+                  "--format", "{{.ID}}").stdout.split()
+    assert left == []  # no container was started
 
 
 def test_scale_to_zero_stops_tasks_with_sigterm(aws):

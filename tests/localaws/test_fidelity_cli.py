@@ -101,3 +101,18 @@ def test_a_malformed_deployment_id_is_told_from_an_unknown_one(endpoint, deploym
     assert run.returncode != 0 and code in run.stderr, run.stderr
     operation = botocore.session.get_session().get_service_model("codedeploy").operation_model("GetDeployment")
     assert code in {shape.name for shape in operation.error_shapes}
+
+
+def test_a_load_balancer_with_deletion_protection_is_not_deleted(endpoint, boto):
+    ec2, elbv2 = boto("ec2"), boto("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+               for i, zone in ((1, "a"), (2, "b"))]
+    arn = elbv2.create_load_balancer(Name="protected", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}])
+    run = aws(endpoint, "elbv2", "delete-load-balancer", "--load-balancer-arn", arn)
+    assert run.returncode != 0 and "OperationNotPermitted" in run.stderr and "deletion protection" in run.stderr, run.stderr
+    assert elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "false"}])
+    assert aws(endpoint, "elbv2", "delete-load-balancer", "--load-balancer-arn", arn).returncode == 0
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []

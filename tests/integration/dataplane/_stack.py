@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ TIME_SCALE = 4.0
 # The emulation scales health-check intervals but not the seconds a container takes to start: with the
 # role's 3 x 15 s a new target would be unhealthy after 3 s real, before gunicorn listens on a loaded
 # machine (AWS gives it 45 s). 10 x 15 s (AWS's maximum threshold) gives it 10 s.
-STACK_SETTINGS = {"alb_unhealthy_threshold": 10}
+# The load balancer is protected from deletion (stack_alb_deletion_protection), as a production stack would be.
+STACK_SETTINGS = {"alb_unhealthy_threshold": 10, "stack_alb_deletion_protection": True}
 VERSIONS = ["v1", "v2", "v3", "v4"]
 
 
@@ -68,6 +70,24 @@ class Stack:
         self.production_url = ""
         self.test_url = ""
         self.site: PlaybookRun | None = None
+        self.outputs: list[str] = []  # stdout + stderr of every playbook run, in order
+        self.secret_values: dict[str, str] = {}  # variable -> the value only the task may see
+
+    def add_secrets(self) -> None:
+        """Give the api a Secrets Manager secret (a JSON key), an SSM SecureString parameter and, opted in, a
+        credential-like plain environment variable; their values are random and recorded in ``secret_values``."""
+        token = uuid.uuid4().hex
+        self.secret_values = {"DB_PASSWORD": f"asm-{token[:12]}", "API_TOKEN": f"ssm-{token[12:24]}",
+                              "LEGACY_API_KEY": f"plain-{token[24:]}"}
+        secret = self.client("secretsmanager").create_secret(
+            Name="seed/api/db", SecretString=json.dumps({"username": "app", "password": self.secret_values["DB_PASSWORD"]}))
+        ssm = self.client("ssm")
+        ssm.put_parameter(Name="/seed/api/token", Value=self.secret_values["API_TOKEN"], Type="SecureString")
+        api = next(svc for svc in self.extra_vars["stack_services"] if svc["name"] == "api")
+        api["secrets"] = {"DB_PASSWORD": {"arn": secret["ARN"], "json_key": "password"},
+                          "API_TOKEN": ssm.get_parameter(Name="/seed/api/token")["Parameter"]["ARN"]}
+        api["environment"] = dict(api.get("environment") or {}, LEGACY_API_KEY=self.secret_values["LEGACY_API_KEY"])
+        api["allow_credentials_in_environment"] = True
 
     def client(self, service: str):
         return self.session.client(service, endpoint_url=self.aws.url)
@@ -76,12 +96,19 @@ class Stack:
         with urllib.request.urlopen(self.aws.url + path, timeout=10) as resp:
             return json.load(resp)
 
-    def playbook(self, playbook: str, extra_vars: dict | None = None) -> PlaybookRun:
-        """``ansible-playbook -i inventories/local`` against the endpoint, JSON callback (as tests/conftest.py)."""
+    def playbook(self, playbook: str, extra_vars: dict | None = None, *, verbose: bool = False) -> PlaybookRun:
+        """``ansible-playbook -i inventories/local`` against the endpoint, JSON callback (as tests/conftest.py);
+        ``verbose``: ``-vvv`` with the default callback, as a user debugging a run sees it (no stats then)."""
         cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventories/local", playbook,
                "-e", json.dumps(dict(self.extra_vars, **(extra_vars or {})))]
         env = playbook_env(dict(os.environ, **self.aws.environment(REGION)))
+        if verbose:
+            cmd.append("-vvv")
+            env["ANSIBLE_STDOUT_CALLBACK"] = "default"
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        self.outputs.append(proc.stdout + proc.stderr)
+        if verbose:
+            return PlaybookRun(proc.returncode, {}, [], proc.stdout, proc.stderr)
         try:
             data = json.loads(proc.stdout[proc.stdout.index("{"):])
         except ValueError:

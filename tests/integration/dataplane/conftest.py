@@ -29,6 +29,7 @@ def stack(tmp_path_factory) -> Stack:
         # In ECR before the services exist, so their first tasks find the images (as CodeBuild
         # pushes before a release); the ecr role then converges the repositories' settings.
         demo_images.push(refs, "seed", endpoint_url=aws.url, region=REGION)
+        st.add_secrets()  # in Secrets Manager and SSM before the services exist, as a user creates them
         st.site = st.playbook("playbooks/site.yml")
         assert st.site.rc == 0, st.site.failure_messages() or st.site.stderr[-3000:]
         ports = st.listeners()

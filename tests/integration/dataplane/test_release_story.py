@@ -9,6 +9,7 @@ load balancer stops routing to it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -19,6 +20,7 @@ import pytest
 
 from localaws.dataplane.podman import podman, podman_json
 from tests.integration.dataplane._stack import TIME_SCALE, Load, get, wait_for
+from tests.integration.platform.policies import findings
 
 # One stack, shared and used in order: the file goes to one xdist worker whole (--dist loadfile).
 pytestmark = [pytest.mark.slow(minutes=8), pytest.mark.images]
@@ -197,6 +199,58 @@ def test_release_v2_under_load_without_a_failed_request(stack):
     early = {t["taskArn"]: round(t["stoppingAt"].timestamp() - wall_minus_monotonic - last_v1, 1) for t in tasks
              if t["stoppingAt"].timestamp() - wall_minus_monotonic < last_v1 + 0.8 * termination_wait}
     assert not early, f"original tasks stopped (seconds after the last v1 answer) before the {termination_wait} s wait: {early}"
+
+
+def test_the_load_balancer_is_protected_from_deletion(stack):
+    elbv2 = stack.client("elbv2")
+    arn = elbv2.describe_load_balancers(Names=["seed"])["LoadBalancers"][0]["LoadBalancerArn"]
+    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]}
+    assert attributes["deletion_protection.enabled"] == "true"
+
+
+def test_web_runs_read_only_writing_only_to_its_task_volume(stack):
+    """The web tasks' root filesystem is read-only; /tmp (writable_paths) is a task volume that nginx (uid 10002)
+    can write to because the image declares it a VOLUME (Fargate gives other bind mounts root 0755)."""
+    tasks = running_tasks(stack, "web")
+    assert tasks
+    for task in tasks:
+        name = f"localaws-{task['taskArn'].rsplit('/', 1)[1]}-web"
+        info = podman_json("inspect", name)[0]
+        assert info["HostConfig"]["ReadonlyRootfs"] is True
+        assert [m["Type"] for m in info["Mounts"] if m["Destination"] == "/tmp"] == ["bind"], info["Mounts"]
+        assert podman("exec", name, "sh", "-c", "touch /tmp/probe && id -u", check=False).stdout.strip() == "10002"
+        assert podman("exec", name, "touch", "/probe", check=False).returncode != 0  # read-only root
+
+
+def test_secrets_reach_the_tasks_and_never_the_output(stack):
+    """The api's secrets (a Secrets Manager JSON key, an SSM SecureString) and its opted-in plain credential are
+    in the environment of the tasks v2 runs; the execution role may read exactly that secret and parameter; no
+    playbook output shows a value: site.yml and deploy.yml so far, and a re-converge at -vvv with the default
+    callback, which changes nothing after the release."""
+    rerun = stack.playbook("playbooks/site.yml", verbose=True)
+    assert rerun.rc == 0, rerun.stdout[-3000:]
+    recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", rerun.stdout)
+    assert recap and recap.group(1) == "0", rerun.stdout[-3000:]
+
+    assert stack.secret_values and len(stack.outputs) >= 3
+    for index, output in enumerate(stack.outputs):
+        shown = [name for name, value in stack.secret_values.items() if value in output]
+        assert not shown, f"playbook run {index} printed the value of {shown}"
+
+    tasks = running_tasks(stack, "api")
+    assert tasks
+    for task in tasks:
+        name = f"localaws-{task['taskArn'].rsplit('/', 1)[1]}-api"
+        env = set(json.loads(podman("inspect", "--format", "{{json .Config.Env}}", name).stdout))
+        assert {f"{k}={v}" for k, v in stack.secret_values.items()} <= env, name
+
+    iam = stack.client("iam")
+    policy = iam.get_role_policy(RoleName="seed-task-execution", PolicyName="seed-task-execution-secrets")["PolicyDocument"]
+    api = next(svc for svc in stack.extra_vars["stack_services"] if svc["name"] == "api")
+    granted = {s["Action"]: s["Resource"] for s in policy["Statement"]}
+    assert granted == {"secretsmanager:GetSecretValue": [api["secrets"]["DB_PASSWORD"]["arn"]],
+                       "ssm:GetParameters": [api["secrets"]["API_TOKEN"]]}, granted
+    assert findings(policy) == []  # parliament: each action on a resource type it takes
 
 
 def test_a_killed_task_is_replaced_and_no_longer_routed_to(stack):

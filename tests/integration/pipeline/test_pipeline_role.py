@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.integration.platform.policies import findings
+
 PLAYBOOK = "playbooks/pipeline.yml"
 TEARDOWN = "tests/integration/pipeline/teardown_platform.yml"
 ACCOUNT = "123456789012"
@@ -88,7 +90,12 @@ def test_converge_idempotence_check_mode_and_teardown(run_playbook, boto):
             "Image1ArtifactName": f"release_{service}", "Image1ContainerName": "IMAGE1_NAME"}
     deploy = _statements(boto, "seed-codepipeline")
     assert f"arn:aws:codedeploy:us-east-1:{ACCOUNT}:deploymentgroup:seed/seed-api" in deploy["Deploy"]["Resource"]
+    assert deploy["TaskDefinitions"]["Resource"] == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/seed-{s}:*"
+                                                     for s in ("api", "web")]
     assert deploy["PassTaskRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    # parliament finds nothing in either role's policy (each action on a resource type it takes, known keys)
+    for role in ("seed-codebuild", "seed-codepipeline"):
+        assert findings(boto("iam").get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"]) == [], role
     state = boto("codepipeline").get_pipeline_state(name="seed")
     assert [s["stageName"] for s in state["stageStates"]] == ["Source", "Build", "Deploy"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from tests.integration.platform.policies import assert_policies_lint_clean
+
 STACK = "seed"
 SERVICES = {"api": 8000, "web": 8080}
 
@@ -52,6 +54,7 @@ def assert_wiring(boto) -> None:
     attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(
         LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]}
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "false"  # stack_alb_deletion_protection's default
 
     # Listeners: production HTTP:80 and the test listener on 9000, same routing, blue live.
     listeners = _listeners(boto)
@@ -95,7 +98,11 @@ def assert_wiring(boto) -> None:
         assert "FARGATE" in td["requiresCompatibilities"] and (td["cpu"], td["memory"]) == ("256", "512")
         c = td["containerDefinitions"][0]
         assert c["user"] == {"api": "10001", "web": "10002"}[svc]
-        assert c["readonlyRootFilesystem"] is (svc == "api")
+        # read-only roots; web's nginx writes to /tmp, a task volume (Fargate ephemeral storage)
+        assert c["readonlyRootFilesystem"] is True
+        writable = {"api": [], "web": [("writable-tmp", "/tmp")]}[svc]
+        assert [(m["sourceVolume"], m["containerPath"]) for m in c.get("mountPoints", [])] == writable, c.get("mountPoints")
+        assert [v["name"] for v in td.get("volumes", [])] == [volume for volume, _path in writable]
         assert c["image"].endswith(f"/seed/{svc}:v1")
         assert c["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/seed/{svc}"
         assert c["healthCheck"]["command"][0] == "CMD-SHELL"
@@ -149,8 +156,14 @@ def assert_wiring(boto) -> None:
     execution = iam.get_role_policy(RoleName="seed-task-execution", PolicyName="seed-task-execution")["PolicyDocument"]
     resources = {s["Sid"]: s["Resource"] for s in execution["Statement"]}
     assert resources["EcrPull"].endswith(":repository/seed/*") and resources["Logs"].endswith(":log-group:/ecs/seed/*:*")
+    # every inline policy, linted (parliament); no service has secrets, so the execution role has no secrets policy
+    assert_policies_lint_clean(iam, {"seed-task-execution/seed-task-execution", "seed-api-task/seed-api",
+                                     "seed-codedeploy-ecs/seed-codedeploy-ecs-pass-task-roles"})
     for svc in SERVICES:
         assert trust(f"seed-{svc}-task") == "ecs-tasks.amazonaws.com"
+        task_trust = iam.get_role(RoleName=f"seed-{svc}-task")["Role"]["AssumeRolePolicyDocument"]["Statement"][0]
+        assert task_trust["Condition"] == {"ArnLike": {"aws:SourceArn": "arn:aws:ecs:*:123456789012:*"},
+                                           "StringEquals": {"aws:SourceAccount": "123456789012"}}, task_trust
         assert iam.list_attached_role_policies(RoleName=f"seed-{svc}-task")["AttachedPolicies"] == []
     # api has `table: true`: its task role may use its own table and nothing else; web has no policy
     assert iam.list_role_policies(RoleName="seed-web-task")["PolicyNames"] == []

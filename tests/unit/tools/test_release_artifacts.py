@@ -60,7 +60,12 @@ def test_taskdef_follows_the_stack_description(written, service):
     assert container["name"] == service["name"]
     assert container["portMappings"] == [{"containerPort": service["container_port"], "protocol": "tcp"}]
     assert container["user"] == service.get("user", DEFAULTS["ecs_service_default_user"])
-    assert container["readonlyRootFilesystem"] is service["read_only_root_filesystem"]
+    assert container["readonlyRootFilesystem"] is service.get("read_only_root_filesystem", True)
+    # each writable path is a task volume mounted read-write
+    paths = service.get("writable_paths", [])
+    assert [m["containerPath"] for m in container["mountPoints"]] == paths
+    assert [m["sourceVolume"] for m in container["mountPoints"]] == [v["name"] for v in taskdef["volumes"]]
+    assert len(taskdef["volumes"]) == len(paths) and not any(m["readOnly"] for m in container["mountPoints"])
     # a service with `table: true` also finds its table (the data role's `<stack>-<service>`) in ITEMS_TABLE
     table = {"ITEMS_TABLE": f"{STACK['stack_name']}-{service['name']}"} if service.get("table") else {}
     assert container["environment"] == [{"name": k, "value": str(v)}

@@ -70,3 +70,89 @@ def test_known_regions_pass(region):
 @pytest.mark.parametrize("region", ["mars-1", "us-east1", "US-EAST-1", "", None, 42])
 def test_unknown_regions_are_named(region):
     assert aws.aws_region_problem(region)
+
+
+ASM = "arn:aws:secretsmanager:us-east-1:123456789012:secret:seed/db-AbCdEf"
+SSM = "arn:aws:ssm:us-east-1:123456789012:parameter/seed/api/token"
+KEY = "arn:aws:kms:us-east-1:123456789012:key/0f3e2c1a-1111-2222-3333-444455556666"
+
+
+@pytest.mark.parametrize("name", ["DB_PASSWORD", "db_passwd", "CLIENT_SECRET", "GITHUB_TOKEN", "STRIPE_KEY", "KEY",
+                                  "AWS_CREDENTIALS_FILE", "SecretName"])
+def test_credential_like_environment_names(name):
+    assert taskdef.credential_like_names({name: "x", "LOG_LEVEL": "info"}) == [name]
+
+
+@pytest.mark.parametrize("name", ["LOG_LEVEL", "KEYBOARD", "MONKEY_COUNT", "ITEMS_TABLE", "PORT"])
+def test_plain_environment_names_are_not_credentials(name):
+    assert taskdef.credential_like_names({name: "x"}) == []
+
+
+def test_credential_like_environment_is_refused_unless_allowed():
+    service = {"name": "api", "environment": {"DB_PASSWORD": "hunter2", "LOG_LEVEL": "info"}}
+    errors = taskdef.service_input_errors([service])
+    assert len(errors) == 1 and errors[0].startswith("api: environment DB_PASSWORD looks like a credential"), errors
+    assert "hunter2" not in errors[0]  # the message names the variable, never its value
+    assert taskdef.service_input_errors([dict(service, allow_credentials_in_environment=True)]) == []
+
+
+def test_secret_problems_name_each_entry():
+    problems = taskdef.secret_problems({
+        "OK_ASM": ASM, "OK_SSM": SSM, "OK_KEY": {"arn": ASM, "json_key": "password", "kms_key_arn": KEY},
+        "PARTIAL": "seed/db", "NOT_A_SECRET": "arn:aws:s3:::bucket", "BAD-NAME": ASM, "AWS_SECRET_ACCESS_KEY": ASM,
+        "SSM_WITH_KEY": {"arn": SSM, "json_key": "x"}, "TWO_VERSIONS": {"arn": ASM, "version_stage": "AWSCURRENT", "version_id": "1"},
+        "TYPO": {"arn": ASM, "jsonkey": "x"}, "KMS_ALIAS": {"arn": ASM, "kms_key_arn": "alias/aws/secretsmanager"},
+        "NUMBER": 5, "LOG_LEVEL": SSM,
+    }, environment={"LOG_LEVEL": "info"})
+    text = "\n".join(problems)
+    for name in ("PARTIAL", "NOT_A_SECRET", "'BAD-NAME'", "AWS_SECRET_ACCESS_KEY", "SSM_WITH_KEY", "TWO_VERSIONS",
+                 "TYPO", "KMS_ALIAS", "NUMBER", "LOG_LEVEL is also in environment"):
+        assert name in text, name
+    assert not any(p.startswith("OK_") for p in problems), problems
+    assert len(problems) == 10, problems
+    assert taskdef.secret_problems([ASM]) == ["must be a mapping of NAME: ARN, got list"]
+
+
+def test_a_table_service_cannot_take_items_table_from_a_secret():
+    errors = taskdef.service_input_errors([{"name": "api", "table": True, "secrets": {"ITEMS_TABLE": SSM}}])
+    assert errors == ["api: secrets ITEMS_TABLE is also in environment: a variable comes from one or the other"]
+
+
+def test_container_secrets_and_the_execution_role_grants():
+    service = {"name": "api", "container_port": 8000, "health_check_path": "/h", "secrets": {
+        "TOKEN": SSM, "DB_PASSWORD": {"arn": ASM, "json_key": "password", "kms_key_arn": KEY},
+        "DB_OLD": {"arn": ASM, "version_stage": "AWSPREVIOUS"}}}
+    container = taskdef.ecs_container_definition(service, "img", "/ecs/x/api", "us-east-1")
+    assert container["secrets"] == [
+        {"name": "DB_OLD", "valueFrom": f"{ASM}::AWSPREVIOUS:"},
+        {"name": "DB_PASSWORD", "valueFrom": f"{ASM}:password::"},
+        {"name": "TOKEN", "valueFrom": SSM},
+    ]
+    other = {"name": "web", "secrets": {"X": "arn:aws:ssm:us-east-1:123456789012:parameter/web/x"}}
+    assert taskdef.secret_grants([service, other, {"name": "plain"}]) == [
+        {"Sid": "SecretsManager", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [ASM]},
+        {"Sid": "SsmParameters", "Effect": "Allow", "Action": "ssm:GetParameters",
+         "Resource": [SSM, "arn:aws:ssm:us-east-1:123456789012:parameter/web/x"]},
+        {"Sid": "KmsDecrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": [KEY]},
+    ]
+    assert taskdef.secret_grants([{"name": "plain"}]) == []
+
+
+def test_writable_paths_become_task_volumes():
+    service = {"name": "web", "container_port": 8080, "health_check_path": "/h", "cpu": 256, "memory": 512,
+               "writable_paths": ["/tmp", "/var/cache/nginx"]}
+    container = taskdef.ecs_container_definition(service, "img", "/ecs/x/web", "us-east-1")
+    assert container["readonlyRootFilesystem"] is True  # the default
+    assert container["mountPoints"] == [
+        {"sourceVolume": "writable-tmp", "containerPath": "/tmp", "readOnly": False},
+        {"sourceVolume": "writable-var-cache-nginx", "containerPath": "/var/cache/nginx", "readOnly": False}]
+    assert taskdef.task_volumes(service) == [{"name": "writable-tmp"}, {"name": "writable-var-cache-nginx"}]
+    assert taskdef.ecs_task_definition(service, "seed", "x", "y", [container])["volumes"] == taskdef.task_volumes(service)
+    plain = taskdef.ecs_container_definition({"name": "api", "container_port": 1, "health_check_path": "/"}, "i", "/l", "r")
+    assert plain["mountPoints"] == [] and plain["readonlyRootFilesystem"] is True
+
+
+@pytest.mark.parametrize("paths", [["tmp"], ["/"], ["/tmp", "/tmp"], ["/a/../etc"], "/tmp", [5], ["/a b"]])
+def test_bad_writable_paths_are_refused(paths):
+    errors = taskdef.service_input_errors([{"name": "web", "writable_paths": paths}])
+    assert errors and all(e.startswith("web: writable_paths") for e in errors), errors
