@@ -277,10 +277,21 @@ def test_cloudwatch_role_converge_idempotent_check_teardown(run_playbook, boto, 
     }
     assert {
         ROLE + "Log groups | report retention drift (check mode)",
-        ROLE + "Alarms | converge every alarm",
+        ROLE + "Alarms | converge every alarm, remove the stack's alarms no longer described",
         ROLE + "Budget | converge the monthly cost budget of the stack",
     } <= changed
     assert cw.describe_alarms(AlarmNames=[f"{PREFIX}api-cpu-high"])["MetricAlarms"][0]["Threshold"] == 80.0
+
+    # -- a service no longer described: its alarms go with the next converge, the others are left as they are
+    kept, removed = SERVICES[0], SERVICES[1]
+    fewer = run_playbook(PLAYBOOK, extra_vars=dict(
+        platform, cloudwatch_services=[s for s in STACK["stack_services"] if s["name"] == kept]))
+    assert fewer.rc == 0, fewer.failure_messages()
+    assert [c for c in fewer.writes if c["action"] in ("DeleteAlarms", "PutMetricAlarm")] == [
+        c for c in fewer.writes if c["action"] == "DeleteAlarms"] != []
+    left = {a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]}
+    assert left == {name for name in expected if name.startswith(f"{PREFIX}{kept}-")}, left
+    assert not any(name.startswith(f"{PREFIX}{removed}-") for name in left)
 
     # -- teardown removes everything, and is idempotent
     gone = run_playbook(PLAYBOOK, extra_vars=dict(platform, cloudwatch_state="absent"))
