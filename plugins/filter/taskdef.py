@@ -340,10 +340,58 @@ def ecs_task_definition(service, stack_name, execution_role_arn, task_role_arn, 
     }
 
 
+def _field(obj, camel, default=None):
+    """``obj[camel]``, or its snake_case spelling (community.aws's info modules answer in snake_case)."""
+    value = obj.get(camel)
+    if value is None:
+        value = obj.get(re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower())
+    return default if value is None else value
+
+
+def task_definition_digest(definition):
+    """What decides whether a revision is needed: the fields of a task definition the stack description sets, in one
+    shape whether ``definition`` is a RegisterTaskDefinition request (:func:`ecs_task_definition`) or a revision as
+    DescribeTaskDefinition answers it (camelCase, or snake_case from community.aws.ecs_taskdefinition_info).
+
+    ``{}`` for no revision: an empty or failed lookup, or a revision that is not ACTIVE. Two definitions with equal
+    digests run the same containers, so an existing revision with the digest of the desired one is used instead of
+    registering a copy (a revision registered by a run that was cut short is found, not registered again).
+    """
+    if not isinstance(definition, dict) or not _field(definition, "containerDefinitions"):
+        return {}
+    if _field(definition, "status", "ACTIVE") != "ACTIVE":
+        return {}
+    containers = []
+    for c in _field(definition, "containerDefinitions"):
+        health = _field(c, "healthCheck", {})
+        options = _field(_field(c, "logConfiguration", {}), "options", {})
+        containers.append({
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "user": str(c.get("user") or ""),
+            "readonly": bool(_field(c, "readonlyRootFilesystem", False)),
+            "mounts": [f"{_field(m, 'sourceVolume')}={_field(m, 'containerPath')}" for m in _field(c, "mountPoints", [])],
+            "ports": [int(_field(p, "containerPort")) for p in _field(c, "portMappings", [])],
+            "environment": sorted(f"{e['name']}={e.get('value', '')}" for e in c.get("environment") or []),
+            "secrets": sorted(f"{e['name']}={_field(e, 'valueFrom')}" for e in c.get("secrets") or []),
+            "health_check": list(health.get("command") or []),
+            "health_check_timing": [int(_field(health, key, 0)) for key in ("interval", "timeout", "retries", "startPeriod")],
+            "log_options": dict(options),
+        })
+    return {
+        "cpu": str(definition.get("cpu", "")),
+        "memory": str(definition.get("memory", "")),
+        "execution_role_arn": _field(definition, "executionRoleArn", ""),
+        "task_role_arn": _field(definition, "taskRoleArn", ""),
+        "volumes": [v["name"] for v in definition.get("volumes") or []],
+        "containers": containers,
+    }
+
+
 class FilterModule:
     """seed.fargate.ecs_container_definition, ecs_task_definition, ecs_task_family, service_table_name,
     service_environment, service_input_errors, container_secrets, secret_grants,
-    without_environment, task_volumes."""
+    without_environment, task_volumes, task_definition_digest."""
 
     def filters(self):
         return {
@@ -357,4 +405,5 @@ class FilterModule:
             "secret_grants": secret_grants,
             "without_environment": without_environment,
             "task_volumes": task_volumes,
+            "task_definition_digest": task_definition_digest,
         }

@@ -292,6 +292,10 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     failed = bad.join()
     boto("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test")
     assert failed.rc != 0
+    # The v3 revision the stopped release registered is the family's latest: used again, not registered twice
+    # (as after a run cut short between RegisterTaskDefinition and CreateDeployment).
+    assert "RegisterTaskDefinition" not in [c["action"] for c in failed.writes], failed.writes
+    assert boto("ecs").list_task_definitions(familyPrefix="seed-api")["taskDefinitionArns"][-1].endswith("/seed-api:3")
     assert any("api: Stopped (ALARM_ACTIVE" in m and alarm in m and "rolled back; live seed-api:2 on seed-api-green" in m
                for m in failed.failure_messages()), failed.failure_messages()
     outcome = facts(failed, "Summary | keep the outcome in deploy_releases")["deploy_releases"][0]

@@ -137,6 +137,42 @@ def test_nat_per_az_and_vpc_endpoints(run_playbook, boto):
     assert ec2_inventory(ec2) == baseline
 
 
+def _tagged(resource_type: str, name: str) -> list[dict]:
+    return [{"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}, {"Key": "stack", "Value": STACK}]}]
+
+
+@pytest.mark.slow(minutes=1.5)
+def test_creates_whose_answers_were_lost_leak_nothing(run_playbook, boto):
+    """CreateInternetGateway and AllocateAddress reached AWS but their answers never reached the run (killed): the
+    next converge finds the tagged gateway and address and uses them; destroy finds the ones never used."""
+    ec2 = boto("ec2")
+    baseline = ec2_inventory(ec2)
+    igw = ec2.create_internet_gateway(TagSpecifications=_tagged("internet-gateway", f"{STACK}-igw"))
+    igw_id = igw["InternetGateway"]["InternetGatewayId"]
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_tagged("elastic-ip", f"{STACK}-nat-us-east-1a"))
+
+    run = run_playbook(PLAYBOOK)
+    assert run.rc == 0, run.failure_messages() or run.stderr
+    actions = [c["action"] for c in run.writes]
+    assert "CreateInternetGateway" not in actions and "AllocateAddress" not in actions, actions
+    vpc_id = stack_vpc(ec2)["VpcId"]
+    attached = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"]
+    assert [g["InternetGatewayId"] for g in attached] == [igw_id]
+    [nat] = [n for n in ec2.describe_nat_gateways(Filter=[{"Name": "vpc-id", "Values": [vpc_id]}])["NatGateways"]
+             if n["State"] == "available"]
+    assert nat["NatGatewayAddresses"][0]["AllocationId"] == eip["AllocationId"]
+    assert run_playbook(PLAYBOOK).changed == 0
+
+    # Lost again after the converge: destroy removes these too, by the stack's tags.
+    ec2.create_internet_gateway(TagSpecifications=_tagged("internet-gateway", f"{STACK}-igw"))
+    ec2.allocate_address(Domain="vpc", TagSpecifications=_tagged("elastic-ip", f"{STACK}-nat-us-east-1b"))
+    other = ec2.allocate_address(Domain="vpc", TagSpecifications=[
+        {"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": "someone-else"}, {"Key": "stack", "Value": STACK}]}])
+    down = run_playbook(PLAYBOOK, {"network_state": "absent"})
+    assert down.rc == 0, down.failure_messages() or down.stderr
+    assert ec2_inventory(ec2) == dict(baseline, addresses=baseline["addresses"] | {other["AllocationId"]})
+
+
 BAD_INPUTS = [
     ({"network_vpc_cidr": "10.40.0.0/33"}, "network_vpc_cidr"),
     ({"network_vpc_cidr": "10.40.0.1/16"}, "network_vpc_cidr"),

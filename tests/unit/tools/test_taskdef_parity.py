@@ -22,14 +22,15 @@ import release_artifacts as ra
 from test_release_artifacts import INVENTORY, OUTPUTS
 
 TASKS = ROOT / "roles" / "ecs_service" / "tasks" / "task_definitions.yml"
+VARS = ROOT / "roles" / "ecs_service" / "vars" / "main.yml"
 
 
 def _role_container_vars() -> dict:
     for task in yaml.safe_load(TASKS.read_text()):
         if "community.aws.ecs_taskdefinition" in task:
-            # The container the role registers: `containers: ["{{ _container }}"]`.
-            assert task["community.aws.ecs_taskdefinition"]["containers"] == ["{{ _container }}"]
-            return dict(task["vars"], _svc="{{ item }}")
+            # The container the role registers, built by the role's vars (`item.item` is the service).
+            assert task["community.aws.ecs_taskdefinition"]["containers"] == ["{{ _ecs_service_td_container }}"]
+            return {k: v for k, v in yaml.safe_load(VARS.read_text()).items() if k.startswith("_ecs_service_td_")}
     raise AssertionError(f"{TASKS}: no community.aws.ecs_taskdefinition task")
 
 
@@ -44,8 +45,10 @@ def test_filter_matches_the_container_the_role_registers(tmp_path):
         "vars": dict(OUTPUTS, _ecs_service_live_task_definitions={}),
         "tasks": [{
             "name": "Render",
-            "ansible.builtin.set_fact": {"rendered": "{{ rendered | default({}) | combine({_svc.name: _container}) }}"},
-            "loop": "{{ ecs_service_services }}",
+            "ansible.builtin.set_fact": {
+                "rendered": "{{ rendered | default({}) | combine({_ecs_service_td_svc.name: _ecs_service_td_container}) }}"},
+            # as the role's loop over the results of reading each service's revision: `item.item` is the service
+            "loop": "{{ ecs_service_services | map('community.general.dict_kv', 'item') }}",
             "vars": _role_container_vars(),
         }, {"name": "Show", "ansible.builtin.debug": {"var": "rendered"}}],
     }]))

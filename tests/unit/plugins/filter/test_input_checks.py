@@ -156,3 +156,43 @@ def test_writable_paths_become_task_volumes():
 def test_bad_writable_paths_are_refused(paths):
     errors = taskdef.service_input_errors([{"name": "web", "writable_paths": paths}])
     assert errors and all(e.startswith("web: writable_paths") for e in errors), errors
+
+
+# -- task_definition_digest: the desired definition and a described revision compare in one shape
+
+
+def _desired(**over):
+    service = {"name": "api", "cpu": 256, "memory": 512, "container_port": 8000, "health_check_path": "/api/health",
+               "environment": {"B": "2", "A": 1}, "writable_paths": ["/tmp"]} | over
+    container = taskdef.ecs_container_definition(service, "repo/api:v2", "/ecs/seed/api", "us-east-1", stack_name="seed")
+    return taskdef.ecs_task_definition(service, "seed", "arn:aws:iam::1:role/exec", "arn:aws:iam::1:role/api", [container])
+
+
+def _described(request):
+    """A revision as DescribeTaskDefinition answers (ACTIVE, revision, defaults added), in community.aws's snake_case."""
+    from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+    answer = dict(request, status="ACTIVE", revision=3, taskDefinitionArn="arn:aws:ecs:us-east-1:1:task-definition/seed-api:3")
+    answer["containerDefinitions"] = [dict(c, cpu=0, environment=list(reversed(c["environment"])))
+                                      for c in request["containerDefinitions"]]
+    return camel_dict_to_snake_dict(answer)
+
+
+def test_a_described_revision_has_the_digest_of_the_request_that_registered_it():
+    request = _desired()
+    digest = taskdef.task_definition_digest(request)
+    assert digest["containers"][0]["environment"] == ["A=1", "B=2"]
+    assert digest["containers"][0]["mounts"] == ["writable-tmp=/tmp"] and digest["volumes"] == ["writable-tmp"]
+    assert taskdef.task_definition_digest(_described(request)) == digest
+    assert taskdef.task_definition_digest(dict(request, status="ACTIVE")) == digest
+
+
+@pytest.mark.parametrize("over", [{"cpu": 512, "memory": 1024}, {"environment": {"A": "1", "B": "3"}}, {"container_port": 8001},
+                                  {"user": "10002"}, {"writable_paths": []}, {"read_only_root_filesystem": False}])
+def test_any_field_the_description_sets_changes_the_digest(over):
+    assert taskdef.task_definition_digest(_described(_desired(**over))) != taskdef.task_definition_digest(_desired())
+
+
+@pytest.mark.parametrize("described", [{}, None, {"failed": True}, {"status": "INACTIVE", "container_definitions": [{"name": "x"}]}])
+def test_no_revision_has_an_empty_digest(described):
+    assert taskdef.task_definition_digest(described) == {}
