@@ -391,7 +391,7 @@ def task_definition_digest(definition):
 class FilterModule:
     """seed.fargate.ecs_container_definition, ecs_task_definition, ecs_task_family, service_table_name,
     service_environment, service_input_errors, container_secrets, secret_grants,
-    without_environment, task_volumes, task_definition_digest."""
+    without_environment, task_volumes, task_definition_digest, secret_spec."""
 
     def filters(self):
         return {
@@ -406,4 +406,5 @@ class FilterModule:
             "without_environment": without_environment,
             "task_volumes": task_volumes,
             "task_definition_digest": task_definition_digest,
+            "secret_spec": _secret_spec,
         }

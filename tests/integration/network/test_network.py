@@ -173,6 +173,52 @@ def test_creates_whose_answers_were_lost_leak_nothing(run_playbook, boto):
     assert ec2_inventory(ec2) == dict(baseline, addresses=baseline["addresses"] | {other["AllocationId"]})
 
 
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:seed/db-AbCdEf"
+PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/seed/token"
+
+
+def egress_of(ec2, vpc_id: str, name: str) -> list[tuple]:
+    [group] = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                    {"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+    return sorted((p["IpProtocol"], p.get("FromPort"), target) for p in group["IpPermissionsEgress"]
+                  for target in [g["GroupId"] for g in p["UserIdGroupPairs"]] + [r["CidrIp"] for r in p["IpRanges"]]
+                  + [pl["PrefixListId"] for pl in p.get("PrefixListIds", [])])
+
+
+@pytest.mark.slow(minutes=2)
+def test_restricted_task_egress_reaches_only_the_vpc_endpoints(run_playbook, boto):
+    ec2 = boto("ec2")
+    services = [{"name": "api", "container_port": 8000, "table": True, "secrets": {"DB": SECRET, "TOKEN": PARAMETER}},
+                {"name": "web", "container_port": 8080}]
+    restricted = {"stack_task_egress": "restricted", "stack_vpc_endpoints": True, "stack_services": services}
+
+    run = run_playbook(PLAYBOOK, restricted)
+    assert run.rc == 0, run.failure_messages() or run.stderr
+    vpc_id = stack_vpc(ec2)["VpcId"]
+    endpoints = {e["ServiceName"].split("us-east-1.")[1]: e
+                 for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]}
+    # what the services use: Secrets Manager and SSM (the secrets), DynamoDB (api's table); no KMS (no key given)
+    assert sorted(endpoints) == ["dynamodb", "ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager", "ssm"]
+    groups = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]}
+    prefix_lists = {r["DestinationPrefixListId"] for t in ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"] for r in t["Routes"] if r.get("DestinationPrefixListId")}
+    assert len(prefix_lists) == 2  # S3 and DynamoDB, routed from the private tables
+    # HTTPS to the interface endpoints' group and to the gateway endpoints' prefix lists; nothing else, no 0.0.0.0/0
+    assert egress_of(ec2, vpc_id, f"{STACK}-tasks") == sorted(
+        [("tcp", 443, groups[f"{STACK}-endpoints"])] + [("tcp", 443, pl) for pl in prefix_lists])
+
+    again = run_playbook(PLAYBOOK, restricted)
+    assert again.rc == 0, again.failure_messages()
+    assert again.changed == 0 and again.writes == [], again.writes
+
+    # Back to open egress: anywhere again (the rule AWS gives a new group).
+    opened = run_playbook(PLAYBOOK, dict(restricted, stack_task_egress="open"))
+    assert opened.rc == 0, opened.failure_messages()
+    assert egress_of(ec2, vpc_id, f"{STACK}-tasks") == [("-1", None, "0.0.0.0/0")]
+    assert run_playbook(PLAYBOOK, dict(restricted, stack_task_egress="open")).changed == 0
+
+
 BAD_INPUTS = [
     ({"network_vpc_cidr": "10.40.0.0/33"}, "network_vpc_cidr"),
     ({"network_vpc_cidr": "10.40.0.1/16"}, "network_vpc_cidr"),
@@ -191,6 +237,8 @@ BAD_INPUTS = [
     ({"network_state": "gone"}, "network_state"),
     ({"network_nat_gateway_per_az": "sometimes"}, "network_nat_gateway_per_az"),
     ({"network_tags": {"aws:reserved": "x"}}, "network_tags"),
+    ({"stack_task_egress": "closed"}, "network_task_egress"),
+    ({"stack_task_egress": "restricted", "stack_vpc_endpoints": False}, "network_vpc_endpoints"),
 ]
 
 
