@@ -83,10 +83,11 @@ destroy: up  ## remove the whole stack from the local endpoint
 	$(BIN)/ansible-playbook playbooks/destroy.yml
 
 # --- checks ------------------------------------------------------------------------
-lint: setup  ## ansible-lint (production profile), yamllint, ruff
+lint: setup  ## ansible-lint (production profile), yamllint, ruff; parliament over every IAM policy a converge writes
 	$(BIN)/ansible-lint --profile production --offline
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
+	$(BIN)/python tools/lint_policies.py
 
 sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	mkdir -p ~/.ansible/test/cache

@@ -9,26 +9,9 @@ templates.
 
 from __future__ import annotations
 
-import json
+from tools.lint_policies import findings, inline_policies
 
-import parliament
-
-
-def inline_policies(iam) -> dict[str, dict]:
-    """``<role>/<policy>`` -> document, for every inline policy of every role in the account."""
-    out = {}
-    for page in iam.get_paginator("list_roles").paginate():
-        for role in page["Roles"]:
-            for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
-                doc = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"]
-                out[f"{role['RoleName']}/{name}"] = json.loads(doc) if isinstance(doc, str) else doc
-    return out
-
-
-def findings(document: dict) -> list[str]:
-    """parliament's findings on one policy document (empty when it has none)."""
-    policy = parliament.analyze_policy_string(json.dumps(document))
-    return [f"{f.issue}: {f.detail}" for f in policy.findings]
+__all__ = ["assert_policies_lint_clean", "findings", "inline_policies"]
 
 
 def assert_policies_lint_clean(iam, expected: set[str]) -> None:
