@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from localaws import faults
+from localaws import faults, latency
 
 # Control endpoints that patches register (``localaws.patches._shared.control_route``):
 # path -> handler(method, query, json_body) -> (status, json). Served before recording,
@@ -65,6 +65,7 @@ class CallRecorder:
                 self.calls.clear()
         elif not path.startswith("/moto-api"):
             call = self._record(environ, path, method)
+            latency.delay()
             fault = faults.pick(call["service"])
             if fault:
                 call["fault"], body = faults.respond(fault, environ, start_response)
@@ -138,4 +139,5 @@ def build_app() -> CallRecorder:
 
     patches.apply_all()
     control_route("/_localaws/faults", faults.control)
+    control_route("/_localaws/latency", latency.control)
     return CallRecorder(DomainDispatcherApplication(create_backend_app), on_reset=patches.reset_all)

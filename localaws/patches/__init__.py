@@ -35,11 +35,12 @@ def apply_all() -> None:
 
 
 def reset_all() -> None:
-    from localaws import dataplane, faults
+    from localaws import dataplane, faults, latency
 
     for module in _load():
         reset = getattr(module, "reset", None)
         if reset:
             reset()
     faults.reset()  # back to LOCALAWS_FAULT_RATE / LOCALAWS_FAULT_SERVICES
+    latency.reset()  # back to LOCALAWS_LATENCY_MS
     dataplane.reset_all()  # engines that run (data plane on) forget their state too
