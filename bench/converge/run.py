@@ -47,7 +47,8 @@ def converge(env: dict, strategy: str = "linear") -> float:
 
 
 def floor(url: str, reads_only: bool) -> float:
-    """The stack's create calls (or, reads_only, one describe per resource) in plain boto3."""
+    """The stack's writes (what a full converge writes: network, ECR, IAM, ECS, ELB, logs, alarms, SNS, dashboard,
+    DynamoDB, CodeDeploy, auto scaling) or, reads_only, one read per resource, in plain boto3."""
     start = time.monotonic()
     s = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
     c = {n: s.client(n, endpoint_url=url) for n in ("ec2", "ecr", "iam", "ecs", "elbv2", "logs", "application-autoscaling")}
@@ -104,16 +105,26 @@ def floor(url: str, reads_only: bool) -> float:
                ["Subnet"]["SubnetId"] for i in range(4)]
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
-    ec2.create_nat_gateway(SubnetId=subnets[0], AllocationId=eip)
-    for _ in range(2):
-        ec2.create_route_table(VpcId=vpc)
+    nat = ec2.create_nat_gateway(SubnetId=subnets[0], AllocationId=eip)["NatGateway"]["NatGatewayId"]
+    public = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    for subnet in subnets[:2]:
+        ec2.associate_route_table(RouteTableId=public, SubnetId=subnet)
+    for subnet in subnets[2:]:
+        private = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+        ec2.create_route(RouteTableId=private, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+        ec2.associate_route_table(RouteTableId=private, SubnetId=subnet)
     alb_sg = ec2.create_security_group(GroupName="b-alb", Description="alb", VpcId=vpc)["GroupId"]
     task_sg = ec2.create_security_group(GroupName="b-tasks", Description="tasks", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=alb_sg, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     ec2.authorize_security_group_ingress(GroupId=task_sg, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "UserIdGroupPairs": [{"GroupId": alb_sg}]} for _, p, _ in services])
+    ec2.revoke_security_group_egress(GroupId=alb_sg, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_egress(GroupId=alb_sg, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": p, "ToPort": p, "UserIdGroupPairs": [{"GroupId": task_sg}]} for _, p, _ in services])
     for name, _, _ in services:
         ecr.create_repository(repositoryName=f"b/{name}", imageTagMutability="IMMUTABLE",
                               imageScanningConfiguration={"scanOnPush": True})
@@ -136,13 +147,29 @@ def floor(url: str, reads_only: bool) -> float:
     tgs = {(n, col): elbv2.create_target_group(Name=f"b-{n}-{col}", Protocol="HTTP", Port=p, VpcId=vpc, TargetType="ip",
                                                HealthCheckPath="/")["TargetGroups"][0]["TargetGroupArn"]
            for n, p, _ in services for col in ("blue", "green")}
+    for tg in tgs.values():
+        elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+        elbv2.add_tags(ResourceArns=[tg], Tags=[{"Key": "stack", "Value": "b"}])
     lb = elbv2.create_load_balancer(Name="b", Subnets=subnets[:2], SecurityGroups=[alb_sg])["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb, Attributes=[
+        {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}])
+    listeners = []
     for port, col in ((80, "blue"), (9000, "green")):
         li = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=port,
                                    DefaultActions=[{"Type": "forward", "TargetGroupArn": tgs[("web", col)]}])
+        listeners.append(li["Listeners"][0]["ListenerArn"])
         elbv2.create_rule(ListenerArn=li["Listeners"][0]["ListenerArn"], Priority=10,
                           Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
                           Actions=[{"Type": "forward", "TargetGroupArn": tgs[("api", col)]}])
+    more = {n: s.client(n, endpoint_url=url) for n in ("cloudwatch", "sns", "codedeploy", "dynamodb")}
+    cw, sns, cd, ddb = more.values()
+    topic = sns.create_topic(Name="b-alarms")["TopicArn"]
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="b alarms")
+    ddb.create_table(TableName="b-api", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=[
+        {"AttributeName": "id", "AttributeType": "S"}], KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    ddb.update_continuous_backups(TableName="b-api", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    ddb.update_table(TableName="b-api", SSESpecification={"Enabled": True, "SSEType": "KMS"})
     for name, port, _ in services:
         logs.create_log_group(logGroupName=f"/ecs/b/{name}")
         logs.put_retention_policy(logGroupName=f"/ecs/b/{name}", retentionInDays=30)
@@ -156,6 +183,15 @@ def floor(url: str, reads_only: bool) -> float:
                            loadBalancers=[{"targetGroupArn": tgs[(name, "blue")], "containerName": name, "containerPort": port}],
                            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[2:], "securityGroups": [task_sg],
                                                                          "assignPublicIp": "DISABLED"}})
+        for suffix in ("error-lines", "http-5xx"):
+            logs.put_metric_filter(logGroupName=f"/ecs/b/{name}", filterName=f"{name}-{suffix}", filterPattern="{ $.status >= 500 }",
+                                   metricTransformations=[{"metricName": f"{name}-{suffix}", "metricNamespace": "b",
+                                                           "metricValue": "1"}])
+        for i in range(10):  # the role's ten alarms per service
+            cw.put_metric_alarm(AlarmName=f"b-{name}-{i}", Namespace="AWS/ECS", MetricName="CPUUtilization",
+                                Dimensions=[{"Name": "ServiceName", "Value": name}], Statistic="Average",
+                                ComparisonOperator="GreaterThanThreshold", Threshold=80.0, Period=60, EvaluationPeriods=3,
+                                AlarmActions=[topic], OKActions=[topic])
         aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/b/{name}",
                                      ScalableDimension="ecs:service:DesiredCount", MinCapacity=2, MaxCapacity=6)
         for metric in ("ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"):
@@ -163,6 +199,25 @@ def floor(url: str, reads_only: bool) -> float:
                                    ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
                                    TargetTrackingScalingPolicyConfiguration={
                                        "TargetValue": 60.0, "PredefinedMetricSpecification": {"PredefinedMetricType": metric}})
+    cw.put_dashboard(DashboardName="b", DashboardBody=json.dumps({"widgets": [
+        {"type": "text", "x": 0, "y": 0, "width": 6, "height": 3, "properties": {"markdown": "b"}}]}))
+    cd.create_application(applicationName="b", computePlatform="ECS")
+    cd.create_deployment_config(deploymentConfigName="b-canary", computePlatform="ECS", trafficRoutingConfig={
+        "type": "TimeBasedCanary", "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": 1}})
+    codedeploy_role = iam.get_role(RoleName="b-codedeploy")["Role"]["Arn"]
+    for name, _, _ in services:
+        cd.create_deployment_group(
+            applicationName="b", deploymentGroupName=f"b-{name}", serviceRoleArn=codedeploy_role,
+            deploymentConfigName="CodeDeployDefault.ECSAllAtOnce", ecsServices=[{"serviceName": name, "clusterName": "b"}],
+            deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            blueGreenDeploymentConfiguration={
+                "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+                "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5}},
+            loadBalancerInfo={"targetGroupPairInfoList": [{
+                "targetGroups": [{"name": f"b-{name}-blue"}, {"name": f"b-{name}-green"}],
+                "prodTrafficRoute": {"listenerArns": listeners[:1]}, "testTrafficRoute": {"listenerArns": listeners[1:]}}]},
+            autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]},
+            alarmConfiguration={"enabled": True, "alarms": [{"name": f"b-{name}-0"}]})
     return time.monotonic() - start
 
 
