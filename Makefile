@@ -127,7 +127,7 @@ molecule: setup  ## molecule bluegreen scenario against the local endpoint
 molecule-all: setup  ## every molecule scenario (network, default, bluegreen)
 	$(BIN)/molecule test --all
 
-services: setup  ## API/web through real gunicorn, nginx, Chromium; real image builds
+services: setup  ## API/web through the real WSGI server (granian), nginx, Chromium; real image builds
 	$(BIN)/pytest tests/services -q --durations=15
 
 # Stages that share nothing run side by side, two at a time (the machine's cores): the image builds (mostly

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Services benchmark (not a test: prints numbers, asserts nothing).
-#   wrk through nginx -> gunicorn/Bottle API   GET /api/items (20 items)
+#   wrk through nginx -> granian/Bottle API    GET /api/items (20 items)
 #   wrk through nginx -> Express (Node)        the same JSON document
 #   wrk against nginx static                   GET / (index.html)
 # All on loopback, ~DURATION seconds per target (default 10).
-#   bench/services/run.sh            DURATION=5 CONNECTIONS=32 bench/services/run.sh
+# The API and Express alternate over ROUNDS rounds (default 3; medians printed), so neither
+# always runs first on a machine that warms up or gets busier.
+#   bench/services/run.sh            DURATION=5 CONNECTIONS=32 ROUNDS=5 bench/services/run.sh
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WEB="$REPO/services/web"
 PY="${PYTHON:-$REPO/.venv/bin/python}"
-GUNICORN="$(dirname "$PY")/gunicorn"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 THREADS="${WRK_THREADS:-2}"
+ROUNDS="${ROUNDS:-3}"
 
 for tool in wrk nginx envsubst node curl; do
     command -v "$tool" >/dev/null || { echo "missing $tool: run services/scripts/install-deps.sh" >&2; exit 1; }
@@ -67,7 +69,7 @@ echo "building the SPA..." >&2
 API_PORT="$(free_port)"
 # production settings: INFO level, i.e. one JSON access-log line per request
 (cd "$REPO/services/api" && PORT="$API_PORT" DRAIN_SECONDS=0 LOG_LEVEL=INFO \
-    exec "$GUNICORN" --config gunicorn.conf.py >"$WORK/api.log" 2>&1) &
+    exec "$PY" -m seedapi.server >"$WORK/api.log" 2>&1) &
 echo "$!" >>"$PIDFILE"
 wait_url "http://127.0.0.1:$API_PORT/api/health"
 for i in $(seq 20); do
@@ -87,17 +89,35 @@ cmp -s "$WORK/items.json" <(curl -fsS "http://127.0.0.1:$EXPRESS_PORT/api/items"
 NGX_API="$(start_nginx "127.0.0.1:$API_PORT")"
 NGX_EXPRESS="$(start_nginx "127.0.0.1:$EXPRESS_PORT")"
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on $(nproc) cores (wrk, nginx and the app share them)" >&2
-read -r api_rps api_p99 < <(bench "nginx -> gunicorn/Bottle /api/items" "http://127.0.0.1:$NGX_API/api/items")
-read -r ex_rps ex_p99 < <(bench "nginx -> Express /api/items" "http://127.0.0.1:$NGX_EXPRESS/api/items")
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on $(nproc) cores (wrk, nginx and the app share them), $ROUNDS rounds, order alternating" >&2
+api_runs=() ex_runs=()
+for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) = 1 ]; then
+        api_runs+=("$(bench "nginx -> granian/Bottle /api/items" "http://127.0.0.1:$NGX_API/api/items")")
+        ex_runs+=("$(bench "nginx -> Express /api/items" "http://127.0.0.1:$NGX_EXPRESS/api/items")")
+    else
+        ex_runs+=("$(bench "nginx -> Express /api/items" "http://127.0.0.1:$NGX_EXPRESS/api/items")")
+        api_runs+=("$(bench "nginx -> granian/Bottle /api/items" "http://127.0.0.1:$NGX_API/api/items")")
+    fi
+done
 read -r st_rps st_p99 < <(bench "nginx static / (index.html)" "http://127.0.0.1:$NGX_API/")
 
-"$PY" - "$api_rps" "$api_p99" "$ex_rps" "$ex_p99" "$st_rps" "$st_p99" <<'PYEOF'
+"$PY" - "$st_rps" "$st_p99" "${api_runs[*]}" "${ex_runs[*]}" <<'PYEOF'
+import statistics
 import sys
-a_rps, a_p99, e_rps, e_p99, s_rps, s_p99 = map(float, sys.argv[1:])
+
+s_rps, s_p99 = map(float, sys.argv[1:3])
+api = [float(v) for v in sys.argv[3].split()]
+ex = [float(v) for v in sys.argv[4].split()]
+a_rps, a_p99 = statistics.median(api[0::2]), statistics.median(api[1::2])
+e_rps, e_p99 = statistics.median(ex[0::2]), statistics.median(ex[1::2])
+rps_ratio, p99_ratio = a_rps / e_rps, a_p99 / e_p99
 print()
-print(f"Bottle API / Express throughput ratio : {a_rps / e_rps:.2f}x  ({a_rps:.0f} vs {e_rps:.0f} req/s)")
-print(f"Bottle API / Express p99 latency ratio: {a_p99 / e_p99:.2f}x  ({a_p99:.2f} vs {e_p99:.2f} ms)")
+print(f"medians of {len(api) // 2} rounds")
+print(f"Bottle API / Express throughput ratio : {rps_ratio:.2f}x  ({a_rps:.0f} vs {e_rps:.0f} req/s)")
+print(f"Bottle API / Express p99 latency ratio: {p99_ratio:.2f}x  ({a_p99:.2f} vs {e_p99:.2f} ms)")
+met = "met" if rps_ratio >= 1.0 and p99_ratio <= 1.0 else "NOT met"
+print(f"goal: >= 1.0x Express's throughput with p99 <= Express's: {met}")
 print("(the API writes a JSON access-log line per request; the Express baseline logs nothing)")
 print(f"nginx static index.html               : {s_rps:.0f} req/s, p99 {s_p99:.2f} ms")
 PYEOF

@@ -1,4 +1,4 @@
-"""Fixtures for the services tests: real gunicorn, real nginx, real Chromium.
+"""Fixtures for the services tests: the real API server (granian), real nginx, real Chromium.
 
 Markers: ``browser`` (headless Chromium), ``images`` + ``slow`` (buildah
 image build + podman run; needs root). They are declared in the root

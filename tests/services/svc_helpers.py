@@ -1,4 +1,4 @@
-"""Helpers for the services tests: start real gunicorn and nginx processes,
+"""Helpers for the services tests: start the real API server (granian) and nginx processes,
 and the one stable error shape. Imported by name from the test modules."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "services"
 API_DIR = SERVICES / "api"
 WEB_DIR = SERVICES / "web"
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+# The image's CMD, with this interpreter (the venv has the API's requirements).
+API_COMMAND = [sys.executable, "-m", "seedapi.server"]
 
 
 def engine_env() -> dict[str, str]:
@@ -125,7 +126,7 @@ def start_api(tmp: Path, **env_overrides) -> Server:
     log_path = tmp / f"api-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [str(GUNICORN), "--config", str(API_DIR / "gunicorn.conf.py")],
+            API_COMMAND,
             cwd=API_DIR,
             env=env,
             stdout=log,

@@ -241,7 +241,7 @@ def test_server_survives_lying_content_length(seeded):
 
 
 def test_protocol_errors_use_the_same_json_shape(seeded):
-    """Errors raised by gunicorn's HTTP parser (before the app) are JSON too."""
+    """A request line or header line over the limits is answered before routing, in the same JSON shape."""
     before = snapshot(seeded)
     resp = requests.get(seeded.url + "/api/items?offset=" + "9" * 9000, timeout=10)
     err = assert_error(resp, 414, "uri_too_long")

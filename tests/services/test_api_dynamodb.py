@@ -1,4 +1,4 @@
-"""The API with its DynamoDB store (ITEMS_TABLE): real gunicorn, real boto3, the
+"""The API with its DynamoDB store (ITEMS_TABLE): the real API server (granian), real boto3, the
 real local endpoint (moto's server + localaws patches) serving DynamoDB.
 
 The key HTTP behaviour tests of test_api_http / test_api_bad_inputs /
@@ -18,7 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from svc_helpers import API_DIR, GUNICORN, Server, assert_error, start_api
+from svc_helpers import API_COMMAND, API_DIR, Server, assert_error, start_api
 
 # Re-run against the DynamoDB store (collected in this module, with its fixtures).
 from test_api_bad_inputs import (  # noqa: F401
@@ -256,7 +256,7 @@ def test_workers_without_a_table_is_a_config_error(svc_tmp):
     import subprocess
 
     proc = subprocess.run(
-        [str(GUNICORN), "--config", str(API_DIR / "gunicorn.conf.py")],
+        API_COMMAND,
         cwd=API_DIR,
         env={"PATH": "/usr/bin:/bin", "WORKERS": "2"},
         capture_output=True,

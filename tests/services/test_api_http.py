@@ -1,4 +1,4 @@
-"""The API through real HTTP against a real gunicorn process."""
+"""The API through real HTTP against the real API server process (granian)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 import requests
-from svc_helpers import API_DIR, GUNICORN, assert_error
+from svc_helpers import API_COMMAND, API_DIR, assert_error
 
 
 def test_health(api):
@@ -190,7 +190,7 @@ def test_ready_is_503_while_starting():
 def test_bad_config_fails_fast_with_clear_error(env, expected, svc_tmp):
     full = {"PATH": "/usr/bin:/bin", **env}
     proc = subprocess.run(
-        [str(GUNICORN), "--config", str(API_DIR / "gunicorn.conf.py")],
+        API_COMMAND,
         cwd=API_DIR,
         env=full,
         capture_output=True,
@@ -212,6 +212,18 @@ def test_config_defaults():
     assert (
         load_config({"APP_COLOUR": " Green ", "LOG_LEVEL": "debug"}).colour == "green"
     )
+
+
+def test_threads_follow_the_store():
+    """One thread with the in-memory store (CPU work under the GIL), 8 with DynamoDB; THREADS wins."""
+    from seedapi import load_config
+    from seedapi.workers import thread_count
+
+    table = {"ITEMS_TABLE": "items", "AWS_REGION": "eu-west-1"}
+    assert thread_count(load_config({})) == 1
+    assert thread_count(load_config(table)) == 8
+    assert thread_count(load_config({"THREADS": "3"})) == 3
+    assert thread_count(load_config({**table, "THREADS": "2"})) == 2
 
 
 sys.path.insert(0, str(API_DIR))

@@ -1,4 +1,4 @@
-"""SIGTERM to the real gunicorn master: readiness 503 while draining, in-flight
+"""SIGTERM to the real API server's main process (granian): readiness 503 while draining, in-flight
 requests complete, then the process exits 0."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import requests
 
 
 def test_sigterm_drains_then_finishes_in_flight_requests(api_factory):
-    srv = api_factory(DRAIN_SECONDS="2", GRACEFUL_TIMEOUT="10")
+    # four threads: the three slow requests and the readiness probes run at once
+    srv = api_factory(DRAIN_SECONDS="2", GRACEFUL_TIMEOUT="10", THREADS="4")
     results: list = []
 
     def slow(seconds):

@@ -1,4 +1,4 @@
-"""End to end in headless Chromium: browser -> nginx -> gunicorn API."""
+"""End to end in headless Chromium: browser -> nginx -> API (granian)."""
 
 from __future__ import annotations
 

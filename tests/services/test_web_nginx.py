@@ -1,5 +1,5 @@
 """The web tier through a real nginx (our config, rendered by our entrypoint)
-proxying to the real API under gunicorn."""
+proxying to the real API under granian."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import bottle
 
 from seedapi.config import Config
 from seedapi.lifecycle import Lifecycle
+from seedapi.logs import access_line
 from seedapi.openapi import build_openapi
 from seedapi.store import ItemStore, StoreFull, StoreUnavailable, store_from_config
 
@@ -27,6 +28,11 @@ DESCRIPTION_MAX = 500
 LIMIT_MAX = 100
 LIMIT_DEFAULT = 20
 _ITEM_FIELDS = {"name", "description"}
+# What gunicorn allowed (the API's server before granian) and nginx's large_client_header_buffers (8k) passes on: longer
+# request lines get a JSON 414, longer header lines a JSON 431, before any routing.
+REQUEST_LINE_MAX = 8190
+HEADER_LINE_MAX = 8190
+LOGGED_QUERY_MAX = 1024  # of a query string, in the access log
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -34,8 +40,10 @@ _STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_failed",
+    431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -98,6 +106,16 @@ class _Middleware:
             rid = uuid.uuid4().hex
         environ["seedapi.request_id"] = rid
         seen = {}
+        too_large = _over_limits(environ)
+        if too_large:
+            status, reason, message = too_large
+            seen["status"] = status
+            body = error_body(status, f"{reason}: {message}", request_id=rid).encode()
+            start_response(
+                f"{status} {reason}",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("X-Request-ID", rid)],
+            )
+            return _Closing([body], lambda: self._log(environ, seen, rid, start))
 
         def _start_response(status, headers, exc_info=None):
             seen["status"] = int(status.split(" ", 1)[0])
@@ -110,12 +128,13 @@ class _Middleware:
 
     def _log(self, environ, seen, rid, start):
         status = seen.get("status", 500)
-        access_log.info(
+        access_line(
+            access_log,
             "request",
-            extra={
+            {
                 "method": environ.get("REQUEST_METHOD"),
                 "path": environ.get("PATH_INFO"),
-                "query": environ.get("QUERY_STRING", ""),
+                "query": environ.get("QUERY_STRING", "")[:LOGGED_QUERY_MAX],
                 "status": status,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 3),
                 "request_id": rid,
@@ -123,6 +142,19 @@ class _Middleware:
                 "user_agent": environ.get("HTTP_USER_AGENT", ""),
             },
         )
+
+
+def _over_limits(environ) -> tuple[int, str, str] | None:
+    """(status, reason, message) when the request line or a header line is too long."""
+    query = environ.get("QUERY_STRING", "")
+    line = len(environ.get("REQUEST_METHOD", "")) + len(environ.get("PATH_INFO", "")) + len(query) + (1 if query else 0) + 11
+    if line > REQUEST_LINE_MAX:
+        return 414, "URI Too Long", f"request line of {line} bytes, at most {REQUEST_LINE_MAX}"
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and len(key) - 3 + len(value) > HEADER_LINE_MAX:
+            name = key[5:].replace("_", "-").title()
+            return 431, "Request Header Fields Too Large", f"header {name} longer than {HEADER_LINE_MAX} bytes"
+    return None
 
 
 class _Closing:
@@ -164,7 +196,7 @@ def _read_json_object(config: Config) -> dict:
     length = req.content_length
     if length > config.max_body_bytes:
         raise ApiError(413, f"body larger than {config.max_body_bytes} bytes")
-    # Bounded read straight from the server's input stream (gunicorn has
+    # Bounded read straight from the server's input stream (the server has
     # already removed any chunked framing), so no body is ever read past the cap.
     stream = req.environ["wsgi.input"]
     if length >= 0:

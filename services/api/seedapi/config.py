@@ -34,15 +34,15 @@ class Config:
     commit: str = "unknown"
     colour: str = "blue"
     log_level: str = "INFO"
-    threads: int = 8
+    threads: int = 0  # blocking threads per worker; 0 = 1 with the memory store, 8 with DynamoDB
     drain_seconds: float = 5.0
-    graceful_timeout: float = 20.0  # whole seconds used by gunicorn
+    graceful_timeout: float = 20.0  # rounded up to whole seconds by the server
     max_body_bytes: int = 16384
     max_items: int = 10000
     test_endpoints: bool = False
     items_table: str = ""  # DynamoDB table of the items; "" = in-memory store
     aws_region: str = ""
-    workers: int = 0  # gunicorn worker processes; 0 = sized to the vCPUs
+    workers: int = 0  # worker processes; 0 = sized to the vCPUs
 
 
 def _int(env, name, default, lo, hi, problems):
@@ -133,7 +133,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         commit=commit,
         colour=colour,
         log_level=log_level,
-        threads=_int(env, "THREADS", Config.threads, 1, 64, problems),
+        threads=_int(env, "THREADS", Config.threads, 0, 64, problems),
         drain_seconds=_float(
             env, "DRAIN_SECONDS", Config.drain_seconds, 0, 300, problems
         ),

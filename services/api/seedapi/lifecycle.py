@@ -1,8 +1,9 @@
-"""Process lifecycle state shared between the gunicorn master and its workers.
+"""Process lifecycle state shared between the server's main process and its workers.
 
-The state lives in an anonymous shared-memory integer created in the master
-(when gunicorn.conf.py imports this module) and inherited by forked workers,
-so the master's SIGTERM handler can flip readiness for every worker at once.
+The state lives in an anonymous shared-memory integer (multiprocessing's heap, in
+/dev/shm) created in the main process (seedapi/server.py, before the workers fork) and
+inherited by the forked workers, so the main process's SIGTERM handler can flip
+readiness for every worker at once.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ _PROCESS_LIFECYCLE: Lifecycle | None = None
 
 
 def process_lifecycle() -> Lifecycle:
-    """The one shared Lifecycle of this gunicorn master and its workers."""
+    """The one shared Lifecycle of this server process and its workers."""
     global _PROCESS_LIFECYCLE
     if _PROCESS_LIFECYCLE is None:
         _PROCESS_LIFECYCLE = Lifecycle(shared=True)

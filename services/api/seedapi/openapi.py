@@ -17,7 +17,7 @@ def _err(description):
 
 
 TOO_LONG = {
-    "description": "request line longer than 8190 bytes (answered by gunicorn's parser)",
+    "description": "request line longer than 8190 bytes (answered before routing)",
     "content": {"application/json": {"schema": ERROR}},
 }
 

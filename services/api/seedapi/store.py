@@ -2,9 +2,9 @@
 
 ``ItemStore`` is the small interface the HTTP layer uses. Two implementations:
 
-* ``MemoryItemStore`` (this module): PER PROCESS. Every gunicorn worker and
+* ``MemoryItemStore`` (this module): PER PROCESS. Every worker process and
   every ECS task has its own copy, empty at start and lost on restart, so with
-  it gunicorn runs exactly one worker. For unit tests and local development.
+  it the server runs exactly one worker. For unit tests and local development.
 * ``DynamoItemStore`` (``seedapi.store_dynamodb``): a DynamoDB table shared by
   every worker of every task; chosen when ``ITEMS_TABLE`` is set.
 

@@ -1,4 +1,4 @@
-"""How many gunicorn worker processes the API runs.
+"""How many worker processes, and blocking threads in each, the API runs (seedapi/server.py).
 
 One per vCPU the task may use (threads within each worker wait on I/O), but
 exactly one with the in-memory store: each worker would hold its own list.
@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 MAX_WORKERS = 64
+THREADS_DYNAMODB = 8
 
 
 def _ceil_cpus(value: float) -> int:
@@ -67,6 +68,18 @@ def available_cpus(env=None, cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
     affinity = len(os.sched_getaffinity(0))
     quota = _cgroup_cpus(cgroup_root)
     return min(affinity, quota) if quota else affinity
+
+
+def thread_count(config) -> int:
+    """Threads running the app in each worker.
+
+    The in-memory store makes every request CPU work under the GIL: one thread serves the
+    most (more threads only hand the GIL back and forth). A DynamoDB request mostly waits on
+    the network, so then THREADS_DYNAMODB threads overlap those waits.
+    """
+    if config.threads:
+        return config.threads
+    return THREADS_DYNAMODB if config.items_table else 1
 
 
 def worker_count(config, env=None, cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:

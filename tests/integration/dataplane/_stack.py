@@ -38,7 +38,7 @@ REGION = "us-east-1"
 # target groups' 15 s health-check interval 1 s, their 30 s deregistration delay 2 s.
 TIME_SCALE = 4.0
 # The emulation scales health-check intervals but not the seconds a container takes to start: with the
-# role's 3 x 15 s a new target would be unhealthy after 3 s real, before gunicorn listens on a loaded
+# role's 3 x 15 s a new target would be unhealthy after 3 s real, before the API listens on a loaded
 # machine (AWS gives it 45 s). 10 x 15 s (AWS's maximum threshold) gives it 10 s.
 # The load balancer is protected from deletion (stack_alb_deletion_protection), as a production stack would be.
 STACK_SETTINGS = {"alb_unhealthy_threshold": 10, "stack_alb_deletion_protection": True}
