@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -100,6 +101,7 @@ class CallRecorder:
             "method": method,
             "path": path,
             "kind": classify(action, method),
+            "time": time.time(),  # epoch seconds: lines calls up with a run's task timings
         }
         with self.lock:
             self.calls.append(call)

@@ -6,9 +6,11 @@ for the full converge it makes the stack's create calls; for the no-op it reads 
 manages once (network, ECR, IAM, ECS, ELB with attributes and tags, logs and metric filters, alarms, SNS,
 dashboard, DynamoDB, CodeDeploy, auto scaling, budget). Every figure is measured at 0 ms and at 40 ms per AWS
 call (the endpoint's LOCALAWS_LATENCY_MS, a typical in-region round trip): the ratio users feel on AWS is the
-latter. The no-op's AWS calls are counted from the endpoint's call log.
+latter. The no-op's AWS calls are counted from the endpoint's call log. Then --stacks N (default 4) stacks,
+each a host of the inventory's `stacks` group, are converged from empty in one run (mitogen_linear, forks >= N),
+against one stack's full converge under the same strategy in the same run.
 
-    python bench/converge/run.py [--latency 0,40]    (repository root, venv active)
+    python bench/converge/run.py [--latency 0,40] [--stacks 4]    (repository root, venv active)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,13 +37,13 @@ TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s
                                                  "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}
 
 
-def converge(env: dict, strategy: str = "linear") -> float:
+def converge(env: dict, strategy: str = "linear", inventory: tuple = ()) -> float:
     """Seconds ``playbooks/site.yml`` takes under ``strategy`` (``linear``: Ansible's own; ``mitogen_linear``: with
-    the botocore cache, as tools/fastpath.py sets it)."""
+    the botocore cache, as tools/fastpath.py sets it); ``inventory``: more ``-i`` arguments."""
     env = dict(env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), **fastpath.environment(strategy, env))
     start = time.monotonic()
-    proc = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "playbooks/site.yml"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), *inventory, "playbooks/site.yml"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if proc.returncode:
         sys.exit(proc.stdout[-3000:])
     return time.monotonic() - start
@@ -221,6 +224,14 @@ def floor(url: str, reads_only: bool) -> float:
     return time.monotonic() - start
 
 
+def stacks_inventory(path: Path, count: int) -> tuple:
+    """``-i`` arguments for ``count`` stacks: inventories/local's description, each host its own name and CIDR."""
+    hosts = {f"s{i}": {"stack_name": f"seed-s{i}", "stack_vpc_cidr": f"10.{50 + i}.0.0/16"} for i in range(count)}
+    group_vars = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    path.write_text(json.dumps({"all": {"children": {"stacks": {"hosts": hosts, "vars": group_vars}}}}))
+    return ("-i", "inventories/local", "-i", str(path), "--forks", str(max(5, count)))
+
+
 def floor_process(url: str, reads_only: bool) -> float:
     """Seconds the floor takes as its own Python process (interpreter start, boto3 import and clients included)."""
     start = time.monotonic()
@@ -236,6 +247,7 @@ def set_latency(aws: LocalAWS, ms: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency", default="0,40", help="milliseconds per AWS call, comma-separated (default 0,40)")
+    parser.add_argument("--stacks", type=int, default=4, help="stacks converged in one run (default 4; 0: skip)")
     parser.add_argument("--floor", choices=["reads", "creates"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -261,8 +273,14 @@ def main() -> None:
             aws.reset()
             set_latency(aws, ms)
             floor_creates = floor_process(aws.url, reads_only=False)
-            rows.append((ms, times, floor_reads, read_calls, floor_creates))
-    for ms, times, floor_reads, read_calls, floor_creates in rows:
+            many = None
+            if args.stacks:
+                aws.reset()
+                set_latency(aws, ms)
+                with tempfile.TemporaryDirectory() as tmp:
+                    many = converge(env, "mitogen_linear", stacks_inventory(Path(tmp) / "stacks.json", args.stacks))
+            rows.append((ms, times, floor_reads, read_calls, floor_creates, many))
+    for ms, times, floor_reads, read_calls, floor_creates, many in rows:
         print(f"--- {ms:.0f} ms per AWS call --- floor: creates {floor_creates:.2f}s, reads {floor_reads:.2f}s "
               f"({read_calls} calls), each as its own process")
         for strategy, (full, noop, calls) in times.items():
@@ -271,6 +289,9 @@ def main() -> None:
                   f"stretch 2x)   AWS calls {calls} (goal <= 70)")
         (full, noop, _), (mfull, mnoop, _) = times["linear"], times["mitogen_linear"]
         print(f"mitogen_linear / linear: full converge {mfull / full:.2f}x, no-op {mnoop / noop:.2f}x")
+        if many is not None:
+            print(f"[mitogen_linear] {args.stacks} stacks in one run {many:7.1f}s   ratio {many / mfull:6.2f}x one stack's "
+                  f"full converge (goal <= 1.5x)")
 
 
 if __name__ == "__main__":
