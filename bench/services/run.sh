@@ -121,3 +121,22 @@ print(f"goal: >= 1.0x Express's throughput with p99 <= Express's: {met}")
 print("(the API writes a JSON access-log line per request; the Express baseline logs nothing)")
 print(f"nginx static index.html               : {s_rps:.0f} req/s, p99 {s_p99:.2f} ms")
 PYEOF
+
+# Image sizes against their goals, as `podman images` reports them (MB of 10**6 bytes): the images
+# `make images` built of these sources (tools/demo_images.py), else build-images.sh's :dev tags.
+# shellcheck source-path=SCRIPTDIR source=../../services/scripts/engine-env.sh
+source "$REPO/services/scripts/engine-env.sh"
+SRC_HASH="$("$PY" "$REPO/tools/demo_images.py" hash)"
+for goal in api:120 web:60; do
+    svc="${goal%%:*}" mb_goal="${goal#*:}" ref=""
+    for tag in "src-$SRC_HASH" dev; do
+        if podman image exists "localhost/seed-fargate-$svc:$tag" 2>/dev/null; then ref="localhost/seed-fargate-$svc:$tag"; break; fi
+    done
+    if [ -z "$ref" ]; then
+        printf '%-38s: not built (make images)\n' "$svc image size"
+        continue
+    fi
+    bytes="$(podman image inspect --format '{{.Size}}' "$ref")"
+    awk -v label="$svc image size" -v b="$bytes" -v g="$mb_goal" -v ref="$ref" \
+        'BEGIN { mb = b / 1e6; printf "%-38s: %.1f MB, goal <= %d MB: %s  (%s)\n", label, mb, g, (mb <= g ? "met" : "MISSED"), ref }'
+done
