@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     url = os.environ.get("AWS_ENDPOINT_URL")
     if not url:
         sys.exit("AWS_ENDPOINT_URL is not set: eval \"$(python -m localaws env)\" first")
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     _calls(url, "DELETE")
     proc = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), *argv], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=False)
