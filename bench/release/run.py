@@ -14,6 +14,8 @@ to the slower of the two alone (the goal: <= 1.2x; one after the other would be 
 
     python bench/release/run.py              (repository root, venv active, as root: podman, netns)
     BASELINE_SECONDS=20 python bench/release/run.py
+    python bench/release/run.py --control-plane   (the concurrency figures only: no data plane, no images,
+                                                   stand-in image manifests; CodeDeploy's own timing)
 """
 
 from __future__ import annotations
@@ -91,7 +93,26 @@ def concurrency(stack: Stack) -> bool:
     return all(ok for _wall, _span, ok in rows.values())
 
 
+def control_plane() -> int:
+    """The concurrency figures on the control plane only (LOCALAWS_DATAPLANE=0): the stack converged from
+    inventories/local (stand-in image manifests), released to v2 once, then ``concurrency``."""
+    with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
+        log = Path(tmp) / "server.log"
+        with LocalAWS(log_path=log, env={"LOCALAWS_DATAPLANE": "0", "LOCALAWS_TIME_SCALE": str(TIME_SCALE)}) as aws:
+            stack = Stack(aws, log)
+            site = stack.playbook("playbooks/site.yml")
+            if site.rc:
+                sys.exit(f"site.yml failed: {site.failure_messages() or site.stderr[-3000:]}")
+            print(f"control plane only; {TIME_SCALE} real seconds per CodeDeploy minute", flush=True)
+            first = stack.playbook("playbooks/deploy.yml", {"deploy_image_tag": "v2", "deploy_poll_interval": 0.2})
+            if first.rc:
+                sys.exit(f"deploy.yml v2 failed: {first.failure_messages()}")
+            return 0 if concurrency(stack) else 1
+
+
 def main() -> int:
+    if "--control-plane" in sys.argv[1:]:
+        return control_plane()
     problem = preflight()
     if problem:
         sys.exit(f"the data plane cannot run here: {problem}")
