@@ -205,6 +205,16 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     assert any("deploy_image_tag 'v9' is not in ECR: seed/api:v9, seed/web:v9" in m for m in missing.failure_messages()), \
         missing.failure_messages()
 
+    # --check first: nothing written; the new revisions are predicted (registration is where check mode
+    # stops: the releases then see no registered revision and name the live one), both services summarised.
+    predicted = run_playbook(DEPLOY, {"deploy_image_tag": "v2"}, check=True)
+    assert predicted.rc == 0 and predicted.writes == [], predicted.failure_messages() or predicted.writes
+    registering = [t for play in predicted.plays for t in play.get("tasks", [])
+                   if t["task"]["name"].endswith("Task definitions | register a revision where no revision of the family is the desired one")]
+    assert registering and all(h.get("changed") for t in registering for h in t["hosts"].values()), registering
+    predicted_releases = facts(predicted, "Summary | keep the outcome in deploy_releases")["deploy_releases"]
+    assert [(r["service"], r["failed"]) for r in predicted_releases] == [("api", False), ("web", False)], predicted_releases
+
     # Release v1 -> v2 (every service): production moves to green, the PRIMARY task set runs v2, the old one is gone.
     time_scale(endpoint, 0.5)  # api's canary minute lasts 0.5 s: long enough to be seen at 0.1 s polls
     release = run_playbook(DEPLOY, {"deploy_image_tag": "v2", "deploy_poll_interval": 0.1})
