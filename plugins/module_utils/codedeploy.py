@@ -598,7 +598,11 @@ class DeploymentWatcher:
         self._target_ids = None
 
     def poll(self):
-        self.deployment = get_deployment(self.client, self.deployment_id)
+        return self.observe(get_deployment(self.client, self.deployment_id))
+
+    def observe(self, deployment):
+        """Record ``deployment`` (a DeploymentInfo just read) with its ECS target, read now."""
+        self.deployment = deployment
         target = get_ecs_deployment_target(self.client, self.deployment_id, self._target_ids)
         if target:
             self.target = target
@@ -609,6 +613,33 @@ class DeploymentWatcher:
 
     def wait(self, done, timeout, interval, sleep=time.sleep, clock=time.monotonic):
         return wait_until(self.poll, done, timeout, interval, sleep=sleep, clock=clock)
+
+
+def poll_deployments(client, watchers):
+    """Observe several deployments with one BatchGetDeployments (and each one's ECS target)."""
+    found = {d["deploymentId"]: d for d in batch_get_deployments(client, [w.deployment_id for w in watchers])}
+    for watcher in watchers:
+        deployment = found.get(watcher.deployment_id)
+        if deployment is None:  # not listed by the batch call: ask for it alone (raises if it is gone)
+            deployment = get_deployment(client, watcher.deployment_id)
+        watcher.observe(deployment)
+
+
+def wait_for_deployments(client, watchers, done, timeout, interval, sleep=time.sleep, clock=time.monotonic):
+    """Poll ``watchers`` together until ``done(deployment)`` for each, or the deadline passes.
+
+    A deployment that is done is no longer polled. Returns the watchers not done at the deadline
+    (empty when all are).
+    """
+    remaining = list(watchers)
+
+    def poll():
+        poll_deployments(client, remaining)
+        remaining[:] = [w for w in remaining if not done(w.deployment)]
+        return remaining
+
+    wait_until(poll, lambda left: not left, timeout, interval, sleep=sleep, clock=clock)
+    return list(remaining)
 
 
 def is_terminal(deployment):

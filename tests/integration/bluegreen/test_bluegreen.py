@@ -205,6 +205,16 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     assert any("deploy_image_tag 'v9' is not in ECR: seed/api:v9, seed/web:v9" in m for m in missing.failure_messages()), \
         missing.failure_messages()
 
+    # --check first: nothing written; the new revisions are predicted (registration is where check mode
+    # stops: the releases then see no registered revision and name the live one), both services summarised.
+    predicted = run_playbook(DEPLOY, {"deploy_image_tag": "v2"}, check=True)
+    assert predicted.rc == 0 and predicted.writes == [], predicted.failure_messages() or predicted.writes
+    registering = [t for play in predicted.plays for t in play.get("tasks", [])
+                   if t["task"]["name"].endswith("Task definitions | register a revision where no revision of the family is the desired one")]
+    assert registering and all(h.get("changed") for t in registering for h in t["hosts"].values()), registering
+    predicted_releases = facts(predicted, "Summary | keep the outcome in deploy_releases")["deploy_releases"]
+    assert [(r["service"], r["failed"]) for r in predicted_releases] == [("api", False), ("web", False)], predicted_releases
+
     # Release v1 -> v2 (every service): production moves to green, the PRIMARY task set runs v2, the old one is gone.
     time_scale(endpoint, 0.5)  # api's canary minute lasts 0.5 s: long enough to be seen at 0.1 s polls
     release = run_playbook(DEPLOY, {"deploy_image_tag": "v2", "deploy_poll_interval": 0.1})
@@ -221,6 +231,11 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     assert [t["weights"].get("seed-api-green") for t in summary["api"]["traffic"]][-2:] == [10, 100], summary["api"]["traffic"]
     printed = "\n".join(release.task_results("Summary")[0]["msg"])
     assert "api: seed-api:1 -> seed-api:2 (v2): Succeeded" in printed and "seed-web-green" in printed
+    # The two releases ran at the same time (one CodeDeploy deployment per service's group): each
+    # deployment was created, in the endpoint's records, before the other one completed.
+    api_d, web_d = (boto("codedeploy").get_deployment(deploymentId=summary[svc]["deployment_id"])["deploymentInfo"]
+                    for svc in ("api", "web"))
+    assert api_d["createTime"] < web_d["completeTime"] and web_d["createTime"] < api_d["completeTime"], (api_d, web_d)
     # The end state AWS leaves: a forward to both groups, the new one at 100 first, the old one at 0.
     arns = target_group_arns(boto)
     for service, (_, action) in forward_actions(boto, 80).items():
@@ -325,6 +340,24 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     assert result["action"] == "released_previous" and result["status"] == "Succeeded"
     assert result["live_target_group"] == "seed-api-blue" and live(boto)["api"] == "seed-api-blue"
     assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v1"]
+
+    # A release of both services in which web's fails (its replacement's targets unhealthy): api's is
+    # released all the same, the summary has both, and the run fails naming web only.
+    time_scale(endpoint, 0.2)
+    idle_web = target_group_arns(boto)["seed-web-blue"]
+    _post(endpoint, "/_localaws/elbv2/target-health", {"targetGroupArn": idle_web, "state": "unhealthy"})
+    partial = run_playbook(DEPLOY, {"deploy_image_tag": "v4", "deploy_poll_interval": 0.1})
+    _post(endpoint, "/_localaws/elbv2/target-health", {"targetGroupArn": idle_web, "state": None})
+    assert partial.rc != 0
+    outcome = {r["service"]: r for r in facts(partial, "Summary | keep the outcome in deploy_releases")["deploy_releases"]}
+    assert (outcome["api"]["status"], outcome["api"]["failed"], outcome["api"]["live_target_group"]) == \
+        ("Succeeded", False, "seed-api-green"), outcome["api"]
+    assert outcome["web"]["failed"] is True and outcome["web"]["error"]["code"] == "HEALTH_CONSTRAINTS", outcome["web"]
+    assert outcome["web"]["rollback"] and outcome["web"]["live_target_group"] == "seed-web-green"
+    failure = [m for m in partial.failure_messages() if "Release of deploy_image_tag v4 failed" in m]
+    assert len(failure) == 1 and "web: Failed (HEALTH_CONSTRAINTS" in failure[0] and "api:" not in failure[0], failure
+    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v4"]
+    assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "web")] == ["v2"]
 
     # Destroy: back to the fresh endpoint, and a second destroy is a no-op.
     gone = run_playbook(DESTROY)

@@ -3,7 +3,8 @@
 VPC, ALB with a production (80) and a test (8080) listener, two target groups,
 an ECS cluster with a CODE_DEPLOY-controlled Fargate service running revision 1
 of the ``api`` task definition (revisions 1-3 registered), and one CloudWatch
-alarm. The values are the extra vars the test playbooks take.
+alarm. The values are the extra vars the test playbooks take. ``add_service`` adds a second
+service to it (its own target groups and listeners on the same load balancer, its own group).
 """
 
 from __future__ import annotations
@@ -51,10 +52,43 @@ def build(boto) -> dict:
                                 Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
                                 ComparisonOperator="GreaterThanOrEqualToThreshold")
     return {
+        "vpc_id": vpc, "subnets": subnets, "security_group": sg, "alb_arn": alb["LoadBalancerArn"],
         "app_name": APP, "group_name": GROUP, "cluster_name": CLUSTER, "service_name": SERVICE,
         "service_role_arn": ROLE_ARN, "prod_listener_arn": listeners["prod"], "test_listener_arn": listeners["test"],
         "blue_tg_arn": tgs["blue"], "green_tg_arn": tgs["green"],
         "td_v1": revisions[0], "td_v2": revisions[1], "td_v3": revisions[2], "alarm_name": ALARM,
+    }
+
+
+def add_service(boto, platform: dict, name: str, ports: tuple[int, int] = (81, 8081)) -> dict:
+    """A second CODE_DEPLOY service ``name`` on the platform: target groups ``<name>-blue/green``,
+    production and test listeners on ``ports``, task definition family ``name`` (revisions 1-2),
+    running revision 1. Returns the extra vars that point the test playbooks at it."""
+    elbv2, ecs = boto("elbv2"), boto("ecs")
+    tgs = {color: elbv2.create_target_group(Name=f"{name}-{color}", Protocol="HTTP", Port=8080,
+                                            VpcId=platform["vpc_id"], TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+           for color in ("blue", "green")}
+    listeners = {kind: elbv2.create_listener(
+        LoadBalancerArn=platform["alb_arn"], Protocol="HTTP", Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tgs["blue"]}])["Listeners"][0]["ListenerArn"]
+        for kind, port in zip(("prod", "test"), ports)}
+    revisions = [ecs.register_task_definition(
+        family=name, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+        containerDefinitions=[{"name": "api", "image": f"example/{name}:{n}", "essential": True,
+                               "portMappings": [{"containerPort": 8080}]}],
+    )["taskDefinition"]["taskDefinitionArn"] for n in (1, 2)]
+    ecs.create_service(
+        cluster=CLUSTER, serviceName=name, taskDefinition=revisions[0], desiredCount=1, launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=[{"targetGroupArn": tgs["blue"], "containerName": "api", "containerPort": 8080}],
+        networkConfiguration={"awsvpcConfiguration": {"subnets": platform["subnets"],
+                                                      "securityGroups": [platform["security_group"]]}},
+    )
+    return {
+        "group_name": f"{APP}-{name}", "service_name": name,
+        "blue_target_group": f"{name}-blue", "green_target_group": f"{name}-green",
+        "prod_listener_arn": listeners["prod"], "test_listener_arn": listeners["test"],
+        "blue_tg_arn": tgs["blue"], "green_tg_arn": tgs["green"], "td_v1": revisions[0], "td_v2": revisions[1],
     }
 
 
@@ -79,8 +113,8 @@ def listener_weights(boto, listener_arn: str) -> dict:
     return {action["TargetGroupArn"]: 1}
 
 
-def primary_task_definition(boto) -> str:
-    service = boto("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+def primary_task_definition(boto, service_name: str = SERVICE) -> str:
+    service = boto("ecs").describe_services(cluster=CLUSTER, services=[service_name])["services"][0]
     return next(ts["taskDefinition"] for ts in service.get("taskSets", []) if ts["status"] == "PRIMARY")
 
 

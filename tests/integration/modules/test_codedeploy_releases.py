@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 from _codedeploy_platform import (
+    add_service,
     build,
     control,
     listener_weights,
@@ -235,3 +236,82 @@ def test_continue_a_release_waiting_for_the_go_ahead(run_playbook, boto, endpoin
 
     again = run_playbook(CONTROL, dict(platform, control_state="continued"))
     assert again.rc == 0 and again.changed == 0
+
+
+RELEASES = f"{PLAYBOOKS}/codedeploy_releases.yml"
+
+
+def releases(run_playbook, platform, *services, check=False):
+    """Release (group vars, revision) pairs in one codedeploy_deployments call."""
+    deployments = [{"deployment_group_name": vars_["group_name"], "task_definition_arn": vars_[f"td_v{revision}"],
+                    "container_name": "api", "container_port": 8080} for vars_, revision in services]
+    return run_playbook(RELEASES, {"app_name": platform["app_name"], "deployments": deployments}, check=check)
+
+
+def test_releases_of_two_groups_run_at_once_and_one_failure_stops_only_its_own(run_playbook, boto, endpoint,
+                                                                               platform):
+    time_scale(endpoint, 0.2)   # api's canary holds 10 % for 5 AWS minutes: 1 s
+    web = add_service(boto, platform, "web")
+    setup_group(run_playbook, platform, deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes")
+    setup_group(run_playbook, platform, **web)
+    api = platform
+
+    check = releases(run_playbook, platform, (api, 2), (web, 2), check=True)
+    assert check.rc == 0 and check.changed == 1 and check.writes == [], check.failure_messages()
+    assert [(r["deployment_group_name"], r["changed"]) for r in result_of(check, "Releases")["deployments"]] == \
+        [("shop-api", True), ("shop-web", True)]
+
+    # web's replacement never turns healthy: its release fails, api's goes on to the end.
+    control(endpoint, "/_localaws/elbv2/target-health", {"targetGroupArn": web["green_tg_arn"], "state": "unhealthy"})
+    run = releases(run_playbook, platform, (api, 2), (web, 2))
+    assert run.rc != 0
+    message = run.failure_messages()[0]
+    assert message.startswith("Releases: 1 of 2 releases failed: shop-web: ") and "HEALTH_CONSTRAINTS" in message, message
+    assert "shop-api" not in message
+    outcome = {r["deployment_group_name"]: r for r in result_of(run, "Releases")["deployments"]}
+    assert (outcome["shop-api"]["status"], outcome["shop-api"]["failed"]) == ("Succeeded", False)
+    assert outcome["shop-web"]["failed"] is True and outcome["shop-web"]["status"] in ("Failed", "Stopped")
+    assert outcome["shop-web"]["error_information"]["code"] == "HEALTH_CONSTRAINTS"
+    assert outcome["shop-web"]["msg"] in message
+    assert 10.0 in traffic(outcome["shop-api"]) and traffic(outcome["shop-api"])[-1] == 100.0
+    assert [c["action"] for c in run.writes].count("CreateDeployment") == 2
+    assert primary_task_definition(boto) == api["td_v2"]
+    assert primary_task_definition(boto, "web") == web["td_v1"]
+    assert prod_target_groups(boto, web) == {web["blue_tg_arn"]}
+
+    # The endpoint's records: each deployment was created before the other one ended (they overlapped).
+    codedeploy = boto("codedeploy")
+    api_d, web_d = (codedeploy.get_deployment(deploymentId=outcome[g]["deployment_id"])["deploymentInfo"]
+                    for g in ("shop-api", "shop-web"))
+    assert api_d["createTime"] < web_d["completeTime"] and web_d["createTime"] < api_d["completeTime"], (api_d, web_d)
+
+    # Again with web healthy: api's revision is live (nothing to do), web's is released.
+    control(endpoint, "/_localaws/elbv2/target-health", {"targetGroupArn": web["green_tg_arn"], "state": None})
+    retry = releases(run_playbook, platform, (api, 2), (web, 2))
+    assert retry.rc == 0 and retry.changed == 1, retry.failure_messages()
+    outcome = {r["deployment_group_name"]: r for r in result_of(retry, "Releases")["deployments"]}
+    assert outcome["shop-api"]["changed"] is False and outcome["shop-web"]["status"] == "Succeeded"
+    assert [c["action"] for c in retry.writes] == ["CreateDeployment"]
+    assert primary_task_definition(boto, "web") == web["td_v2"]
+
+
+def test_releases_refuse_a_group_twice_and_a_group_busy_with_another_revision(run_playbook, boto, endpoint, platform):
+    time_scale(endpoint, 1.0)       # the 10% canary step lasts 15 s
+    setup_group(run_playbook, platform, deployment_config_name="CodeDeployDefault.ECSCanary10Percent15Minutes")
+    twice = releases(run_playbook, platform, (platform, 2), (platform, 3))
+    assert twice.rc != 0 and twice.writes == []
+    assert "shop-api appear more than once" in twice.failure_messages()[0]
+
+    started = release(run_playbook, platform, 2, release_wait=False)
+    assert started.rc == 0 and started.changed == 1
+    # CodeDeploy runs one deployment per group: the endpoint refuses a second one as AWS does ...
+    with pytest.raises(boto("codedeploy").exceptions.DeploymentLimitExceededException):
+        boto("codedeploy").create_deployment(applicationName="shop", deploymentGroupName="shop-api",
+                                             revision={"revisionType": "AppSpecContent",
+                                                       "appSpecContent": {"content": "{}"}})
+    # ... and the module names the deployment in the way without calling CreateDeployment.
+    busy = releases(run_playbook, platform, (platform, 3))
+    assert busy.rc != 0 and creates(busy) == []
+    assert "one deployment per group" in busy.failure_messages()[0]
+    assert result_of(busy, "Releases")["deployments"][0]["failed"] is True
+    boto("codedeploy").stop_deployment(deploymentId=result_of(started)["deployment_id"], autoRollbackEnabled=True)
