@@ -77,19 +77,10 @@ options:
     description: Delete the scaling policies of a listed target that are not in its O(targets[].target_tracking).
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 author:
   - seed.fargate maintainers (@seed-fargate)
 extends_documentation_fragment:
+  - seed.fargate.attributes.converge
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

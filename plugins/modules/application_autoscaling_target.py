@@ -73,17 +73,8 @@ options:
       scheduled_scaling_suspended:
         description: Whether scheduled actions run.
         type: bool
-attributes:
-  check_mode:
-    support: full
-    description: Reports the change it would make and calls no write API.
-  diff_mode:
-    support: full
-    description: Returns the target before and after, snake-cased; an empty dict when it is not registered.
-  idempotent:
-    support: full
-    description: A second run with the same options reports no change and calls no write API.
 extends_documentation_fragment:
+  - seed.fargate.attributes.converge
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -95,20 +95,11 @@ options:
     description: Remove tags not in O(tags).
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    description: Reports the change that would be made and writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the budget (limit, time unit, filters, notifications, tags) before and after.
-  idempotent:
-    support: full
-    description: A converged budget makes read calls only and returns unchanged.
 notes:
   - AWS Budgets is a global service; the region does not matter.
   - Each notification needs at least one subscriber (AWS rejects a notification without one).
 extends_documentation_fragment:
+  - seed.fargate.attributes.converge
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -39,19 +39,10 @@ options:
       - Required when O(state=present).
     type: raw
     aliases: [dashboard_body]
-attributes:
-  check_mode:
-    support: full
-    description: Reports the change that would be made and writes nothing.
-  diff_mode:
-    support: full
-    description: Shows the stored body before and the desired body after, both normalised.
-  idempotent:
-    support: full
-    description: A body equal in structure to the stored one makes no call and returns unchanged.
 notes:
   - CloudWatch dashboards cannot be tagged (C(TagResource) covers alarms and Contributor Insights rules only).
 extends_documentation_fragment:
+  - seed.fargate.attributes.converge
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -22,20 +22,11 @@ options:
       - Name (or ARN) of the project.
     required: true
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 notes:
   - RV(project) keeps AWS's key names (camelCase) so that it compares with the request shapes of
     C(CreateProject); RV(tags) is a plain dictionary.
 extends_documentation_fragment:
+  - seed.fargate.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -141,24 +141,13 @@ options:
         in RV(progress).
     type: float
     default: 5
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-    details: Reports whether a deployment would be created, stopped or continued, without doing it.
-  diff_mode:
-    support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    details: Decided from the ECS service's PRIMARY task set and the group's deployments, see the description.
 notes:
   - A deployment in status C(Ready) is returned (not failed) when it reaches that status; continue it
     with O(state=continued).
   - CodeDeploy counts the termination wait of the original task set as part of the deployment, so
     a deployment only ends C(Succeeded) after the group's termination wait time.
 extends_documentation_fragment:
+  - seed.fargate.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

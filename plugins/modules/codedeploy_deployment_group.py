@@ -127,20 +127,11 @@ options:
       - Continue a deployment when CodeDeploy cannot read the alarms' state.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 notes:
   - Tags are applied with C(TagResource) on the group's ARN, built from the caller's account and partition
     (C(sts:GetCallerIdentity)).
 extends_documentation_fragment:
+  - seed.fargate.attributes.converge
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

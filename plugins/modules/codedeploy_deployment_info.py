@@ -49,17 +49,8 @@ options:
       - Add each deployment's ECS target (C(lifecycle_events), C(task_sets)); two more calls per deployment.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 extends_documentation_fragment:
+  - seed.fargate.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

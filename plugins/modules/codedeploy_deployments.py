@@ -119,18 +119,6 @@ options:
         in RV(deployments[].progress).
     type: float
     default: 5
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-    details: Reports for each entry whether a deployment would be created, without creating it.
-  diff_mode:
-    support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    details: Decided per entry from the ECS service's PRIMARY task set and the group's deployments.
 notes:
   - To stop or continue a deployment, use M(seed.fargate.codedeploy_deployment) with O(seed.fargate.codedeploy_deployment#module:state=stopped)
     or O(seed.fargate.codedeploy_deployment#module:state=continued).
@@ -138,6 +126,7 @@ seealso:
   - module: seed.fargate.codedeploy_deployment
   - module: seed.fargate.codedeploy_deployment_info
 extends_documentation_fragment:
+  - seed.fargate.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

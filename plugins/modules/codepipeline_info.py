@@ -28,20 +28,11 @@ options:
       - Also return the state of the stages and actions (RV(stage_states)).
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  idempotent:
-    support: full
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
 notes:
   - RV(pipeline) and RV(stage_states) keep AWS's key names (camelCase), because action configuration keys are
     case-sensitive and the declaration compares with what community.aws.codepipeline takes as O(community.aws.codepipeline#module:stages).
 extends_documentation_fragment:
+  - seed.fargate.attributes.no_diff
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
