@@ -100,8 +100,15 @@ sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --python 3.11 --requirements 2>&1 \
 	  | grep -v -e '^WARNING: Location' -e '^Collecting' -e '^  Downloading' -e '^Processing' -e '━'
 
-build: setup  ## build the collection tarball and install it into a clean collections path
-	rm -rf build/dist build/install && mkdir -p build/dist build/install
+PACKAGING := build/packaging-venv
+$(PACKAGING)/.installed: requirements/packaging.txt
+	test -x $(PACKAGING)/bin/python || $(PYTHON) -m venv $(PACKAGING)
+	$(PACKAGING)/bin/pip install --quiet --upgrade pip
+	$(PACKAGING)/bin/pip install --quiet -r requirements/packaging.txt
+	touch $@
+
+build: setup $(PACKAGING)/.installed  ## the collection tarball: install it into a clean path, galaxy-importer, the EE build context
+	rm -rf build/dist build/install build/importer build/ee-context && mkdir -p build/dist build/install build/importer
 	$(BIN)/ansible-galaxy collection build --output-path build/dist .
 	# from build/, away from ansible.cfg: only the installed tarball may answer
 	cd build
@@ -110,6 +117,17 @@ build: setup  ## build the collection tarball and install it into a clean collec
 	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-doc -l seed.fargate | tee modules.txt
 	grep -q codedeploy_deployment modules.txt
 	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-doc -t role seed.fargate.network >/dev/null
+	# What Galaxy runs on an upload (docs, ansible-lint of the roles and playbooks): no ERROR line may come out.
+	printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n' > importer/config.cfg
+	env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/build/importer/config.cfg \
+	  PATH=$(CURDIR)/$(PACKAGING)/bin:$$PATH $(CURDIR)/$(PACKAGING)/bin/python -m galaxy_importer.main \
+	  dist/seed-fargate-*.tar.gz > importer/output.txt 2>&1 || { cat importer/output.txt; exit 1; }
+	if grep -E '^(ERROR|CRITICAL)' importer/output.txt; then echo "galaxy-importer: errors above (build/importer/output.txt)"; exit 1; fi
+	grep -q 'Importer processing completed successfully' importer/output.txt
+	# The execution environment's build context from this tarball (execution-environment.yml, docs/awx.md).
+	cd $(CURDIR)
+	$(PACKAGING)/bin/ansible-builder create -f execution-environment.yml --context build/ee-context >/dev/null
+	$(BIN)/python tools/check_ee_context.py build/ee-context
 
 unit: setup  ## unit tests
 	$(BIN)/pytest tests/unit -q
