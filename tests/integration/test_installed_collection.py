@@ -153,7 +153,7 @@ def test_two_stacks_from_the_installed_collection(run, boto):
     assert vpcs == {f"shop-{s}": cidr for s, cidr in STACKS.items()}, vpcs
     for stack in STACKS:
         arns = ecs.list_services(cluster=f"shop-{stack}")["serviceArns"]
-        assert sorted(a.rsplit("/", 1)[-1] for a in arns) == [f"shop-{stack}-api", f"shop-{stack}-web"], arns
+        assert sorted(a.rsplit("/", 1)[-1] for a in arns) == ["api", "web"], arns
 
     deploy = run("seed.fargate.deploy", "-e", "deploy_image_tag=v2")
     assert deploy.rc == 0, deploy.output[-6000:]
@@ -173,9 +173,9 @@ def test_two_stacks_from_the_installed_collection(run, boto):
 def live_image_tags(ecs, cluster: str) -> dict[str, str]:
     """The image tag each service of ``cluster`` runs: its PRIMARY task set's (CodeDeploy controller)."""
     tags = {}
-    services = ecs.describe_services(cluster=cluster, services=[f"{cluster}-api", f"{cluster}-web"])["services"]
+    services = ecs.describe_services(cluster=cluster, services=["api", "web"])["services"]
     for service in services:
         [primary] = [t for t in service.get("taskSets", []) if t["status"] == "PRIMARY"]
         taskdef = ecs.describe_task_definition(taskDefinition=primary["taskDefinition"])["taskDefinition"]
-        tags[service["serviceName"].rsplit("-", 1)[-1]] = taskdef["containerDefinitions"][0]["image"].rsplit(":", 1)[-1]
+        tags[service["serviceName"]] = taskdef["containerDefinitions"][0]["image"].rsplit(":", 1)[-1]
     return tags
