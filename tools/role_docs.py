@@ -24,23 +24,43 @@ BEGIN, END = "<!-- BEGIN VARIABLES -->", "<!-- END VARIABLES -->"
 
 def _cell(value) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
-    text = re.sub(r"[IOCV]\(([^)]*)\)", r"`\1`", text)
+    # O(seed.fargate.role#role:entry:option) (a reference to another role's option) reads as the option's name
+    text = re.sub(r"[IOCV]\((?:[^)#]*#[^):]*:[^):]*:)?([^)]*)\)", r"`\1`", text)
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def table(spec: dict) -> str:
+def _kind(option: dict) -> str:
+    kind = option.get("type", "str")
+    if kind == "list" and option.get("elements"):
+        kind = f"list of {option['elements']}"
+    if option.get("choices"):
+        kind += " (" + ", ".join(str(c) for c in option["choices"]) + ")"
+    return kind
+
+
+def _default(option: dict, computed=None) -> str:
+    """The spec's default; else the value of defaults/main.yml (a Jinja expression the spec cannot hold); else none."""
+    if option.get("required"):
+        return "required"
+    if "default" in option:
+        return f"`{_cell(option['default'])}`"
+    if computed is not None:
+        return f"`{_cell(computed)}`"
+    return ""
+
+
+def _description(option: dict) -> str:
+    description = option.get("description", "")
+    if isinstance(description, list):
+        description = " ".join(description)
+    return _cell(description)
+
+
+def table(spec: dict, defaults: dict | None = None) -> str:
     rows = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
     for name, option in spec.get("options", {}).items():
-        kind = option.get("type", "str")
-        if kind == "list" and option.get("elements"):
-            kind = f"list of {option['elements']}"
-        if option.get("choices"):
-            kind += " (" + ", ".join(str(c) for c in option["choices"]) + ")"
-        default = "required" if option.get("required") else f"`{_cell(option.get('default', ''))}`"
-        description = option.get("description", "")
-        if isinstance(description, list):
-            description = " ".join(description)
-        rows.append(f"| `{name}` | {kind} | {default} | {_cell(description)} |")
+        default = _default(option, (defaults or {}).get(name))
+        rows.append(f"| `{name}` | {_kind(option)} | {default} | {_description(option)} |")
     return "\n".join(rows)
 
 
@@ -51,7 +71,8 @@ def role_problems(role: Path, write: bool) -> list[str]:
     specs = yaml.safe_load(spec_file.read_text())["argument_specs"]
     problems = []
     defaults_file = role / "defaults" / "main.yml"
-    defaults = set((yaml.safe_load(defaults_file.read_text()) or {}) if defaults_file.exists() else {})
+    default_values = (yaml.safe_load(defaults_file.read_text()) or {}) if defaults_file.exists() else {}
+    defaults = set(default_values)
     documented = set(specs["main"].get("options", {}))
     for name in sorted(defaults - documented):
         problems.append(f"{role.name}: {name} is in defaults/main.yml but not in the argument spec")
@@ -59,7 +80,7 @@ def role_problems(role: Path, write: bool) -> list[str]:
         if not specs["main"]["options"][name].get("required"):
             problems.append(f"{role.name}: {name} is in the argument spec but has no default in defaults/main.yml")
 
-    sections = [f"### Entry point `{entry}`\n\n{spec.get('short_description', '')}\n\n{table(spec)}"
+    sections = [f"### Entry point `{entry}`\n\n{spec.get('short_description', '')}\n\n{table(spec, default_values)}"
                 for entry, spec in specs.items()]
     block = f"{BEGIN}\n" + "\n\n".join(sections) + f"\n{END}"
     readme = role / "README.md"
