@@ -1,4 +1,5 @@
-"""Role docs cannot drift: defaults, argument specs and README tables agree for every role, and docs/stack.md\nis the page the stack description spec generates."""
+"""Role docs cannot drift: defaults, argument specs and README tables agree for every role, and docs/stack.md
+is the page the stack description spec generates."""
 
 import shutil
 import subprocess
