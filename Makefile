@@ -83,11 +83,19 @@ destroy: up  ## remove the whole stack from the local endpoint
 	$(BIN)/ansible-playbook playbooks/destroy.yml
 
 # --- checks ------------------------------------------------------------------------
-lint: setup  ## ansible-lint (production profile), yamllint, ruff; parliament over every IAM policy a converge writes
+# antsibull-docs copies the collection and its dependencies (amazon.aws, community.aws) before running ansible-doc,
+# and copies a directory inside a git work tree by `git ls-files`: with the virtualenv inside this checkout (or
+# /work/main's), the dependencies would be copied empty. The ceiling stops git's search at the virtualenv's lib/.
+PURELIB_PARENT = $(shell test -x $(BIN)/python && dirname "$$($(BIN)/python -c 'import os, sysconfig; print(os.path.realpath(sysconfig.get_paths()["purelib"]))')")
+
+lint: setup  ## ansible-lint (production profile), yamllint, ruff, antsibull-docs; parliament over every IAM policy a converge writes
 	$(BIN)/ansible-lint --profile production --offline
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
 	$(BIN)/python tools/lint_policies.py
+	# every plugin's and role's docs render and their markup and references resolve (what docs.ansible.com builds)
+	GIT_CEILING_DIRECTORIES=$(PURELIB_PARENT) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	$(BIN)/antsibull-changelog lint
 
 sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	mkdir -p ~/.ansible/test/cache
@@ -162,7 +170,18 @@ bench: setup images  ## benchmarks: converge vs boto3 floor; API vs Express; a r
 	bench/services/run.sh
 	$(BIN)/python bench/release/run.py
 
+# --- releases --------------------------------------------------------------------
+# docs/releasing.md: bump galaxy.yml's version, `make changelog`, commit, tag. UPDATE=1 folds fragments added
+# since into the release entry of galaxy.yml's version (before that version is tagged and published).
+UPDATE ?= 0
+
+changelog: setup  ## cut the release of galaxy.yml's version: fragments -> changelogs/changelog.yaml, CHANGELOG.rst (UPDATE=1: add to it)
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog release --reload-plugins $(if $(filter 1,$(UPDATE)),--update-existing,)
+	# the release removes the fragments it took; git keeps the directory only with a file in it
+	touch changelogs/fragments/.keep
+
 clean:  ## remove build output and endpoint state
 	rm -rf build .localaws .pytest_cache
 
-.PHONY: help setup system-deps up down images demo destroy lint sanity build unit integration molecule molecule-all services test bench clean
+.PHONY: help setup system-deps up down images demo destroy lint sanity build unit integration molecule molecule-all services test bench changelog clean
