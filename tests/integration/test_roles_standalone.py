@@ -98,7 +98,7 @@ def test_optional_service_fields_may_be_left_out(run_playbook, check):
     it on the default service passes the alb role's validation (which once failed on the missing attribute)."""
     api, web = STACK["stack_services"]
     services = [api, {k: v for k, v in web.items() if k != "path_patterns"}]
-    run = run_playbook(PLAYBOOK, check=check, extra_vars={"role_under_test": "alb", "role_entry_point": "validate",
-                                                         "stack_services": services})
+    given = {"role_under_test": "alb", "role_entry_point": "validate", "stack_services": services}
+    run = run_playbook(PLAYBOOK, check=check, extra_vars=given)
     assert run.rc == 0, run.failure_messages() or run.stderr[-3000:]
     assert run.calls == []
