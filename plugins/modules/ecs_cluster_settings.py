@@ -10,7 +10,7 @@ description:
   - C(community.aws.ecs_cluster) manages the cluster and its capacity providers but not its settings.
 options:
   cluster:
-    description: Name or ARN of the cluster (it must exist).
+    description: Name or ARN of the cluster (it must exist; in check mode a missing one has all settings still to set).
     type: str
     required: true
   container_insights:
@@ -67,9 +67,10 @@ def main():
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         module.fail_json_aws(e, msg=f"Couldn't describe cluster {cluster}")
     found = [c for c in found if c.get("status") == "ACTIVE"]
-    if not found:
+    if not found and not module.check_mode:
         module.fail_json(msg=f"Cluster {cluster} does not exist")
-    current = {s["name"]: s["value"] for s in found[0].get("settings") or []}
+    # Under --check the cluster may be one an earlier task would make: its settings are all still to be set.
+    current = {s["name"]: s["value"] for s in found[0].get("settings") or []} if found else {}
     desired = dict(current, containerInsights=module.params["container_insights"])
     changed = current != desired
     settings = [{"name": k, "value": v} for k, v in sorted(desired.items())]
