@@ -23,7 +23,7 @@ from tests.integration.pipeline.test_pipeline_role import PLAYBOOK, TEARDOWN
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = "playbooks/deploy.yml"
-INSTALLED_TOOL = ".ansible/collections/ansible_collections/seed/fargate/tools/release_artifacts.py"
+INSTALLED_TOOL = ".ansible/collections/ansible_collections/seed/fargate/roles/pipeline/files/release_artifacts.py"
 STACK = yaml.safe_load((ROOT / "inventories" / "local" / "group_vars" / "all" / "stack.yml").read_text())
 # The user's layout: api from src/api/ with its Dockerfile there, web from the repository root with
 # docker/web.Dockerfile.
@@ -132,7 +132,7 @@ def test_default_paths_keep_this_repository_layout(run_playbook, boto):
     [project] = boto("codebuild").batch_get_projects(names=["seed-release"])["projects"]
     assert project["source"]["buildspec"] == "buildspec.yml"
     variables = {v["name"]: v["value"] for v in project["environment"]["environmentVariables"]}
-    assert (variables["RELEASE_INVENTORY"], variables["RELEASE_TOOL"]) == ("inventories/local", "tools/release_artifacts.py")
+    assert (variables["RELEASE_INVENTORY"], variables["RELEASE_TOOL"]) == ("inventories/local", "roles/pipeline/files/release_artifacts.py")
     assert "COLLECTION_REQUIREMENTS" not in variables
 
 

@@ -1,4 +1,4 @@
-"""tools/release_artifacts.py: the CodeDeployToECS artifacts, checked against the stack description
+"""roles/pipeline/files/release_artifacts.py: the CodeDeployToECS artifacts, checked against the stack description
 and against the task definition the ecs_service role registers."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "roles" / "pipeline" / "files"))
 
 import release_artifacts as ra
 
@@ -144,7 +144,7 @@ def test_image_tag_needs_a_source_version():
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "release_artifacts.py"), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, str(ROOT / "roles" / "pipeline" / "files" / "release_artifacts.py"), *args], cwd=ROOT,
                           capture_output=True, text=True, check=False,
                           env=dict(os.environ, **(env or {})))
 
@@ -184,7 +184,7 @@ def test_buildspec_publishes_one_release_artifact_per_service():
         assert secondary[f"release_{name}"]["base-directory"] == f"release/{name}"
         assert sorted(secondary[f"release_{name}"]["files"]) == sorted(ra.ARTIFACT_FILES)
     commands = json.dumps(buildspec["phases"])
-    assert "tools/release_artifacts.py" in commands
+    assert "roles/pipeline/files/release_artifacts.py" in commands
     assert "CODEBUILD_RESOLVED_SOURCE_VERSION" in commands or 'release_artifacts.py}\\" tag' in commands
 
 

@@ -25,7 +25,7 @@ definition ``<TASK_DEFINITION>``: CodeDeployToECS substitutes the image from
 ``imageDetail.json`` (its action sets ``Image1ContainerName: IMAGE1_NAME``) and the ARN
 of the revision it registers.
 
-Needs Python 3.9+, PyYAML and Jinja2 (``tools/requirements-release.txt``).
+Needs Python 3.9+, PyYAML and Jinja2 (``requirements-release.txt`` beside it).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ import yaml
 from jinja2 import StrictUndefined
 from jinja2.nativetypes import NativeEnvironment
 
-ROOT = Path(__file__).resolve().parent.parent
+# roles/pipeline/files/ of the collection (this repository, or where ansible-galaxy installed it)
+ROOT = Path(__file__).resolve().parents[3]
 ECS_SERVICE_DEFAULTS = ROOT / "roles" / "ecs_service" / "defaults" / "main.yml"
 TASKDEF_FILTER = ROOT / "plugins" / "filter" / "taskdef.py"
 
