@@ -83,11 +83,19 @@ destroy: up  ## remove the whole stack from the local endpoint
 	$(BIN)/ansible-playbook playbooks/destroy.yml
 
 # --- checks ------------------------------------------------------------------------
-lint: setup  ## ansible-lint (production profile), yamllint, ruff; parliament over every IAM policy a converge writes
+# antsibull-docs copies the collection and its dependencies (amazon.aws, community.aws) before running ansible-doc,
+# and copies a directory inside a git work tree by `git ls-files`: with the virtualenv inside this checkout (or
+# /work/main's), the dependencies would be copied empty. The ceiling stops git's search at the virtualenv's lib/.
+PURELIB_PARENT = $(shell test -x $(BIN)/python && dirname "$$($(BIN)/python -c 'import os, sysconfig; print(os.path.realpath(sysconfig.get_paths()["purelib"]))')")
+
+lint: setup  ## ansible-lint (production profile), yamllint, ruff, antsibull-docs; parliament over every IAM policy a converge writes
 	$(BIN)/ansible-lint --profile production --offline
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
 	$(BIN)/python tools/lint_policies.py
+	# every plugin's and role's docs render and their markup and references resolve (what docs.ansible.com builds)
+	GIT_CEILING_DIRECTORIES=$(PURELIB_PARENT) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	$(BIN)/antsibull-changelog lint
 
 sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	mkdir -p ~/.ansible/test/cache
@@ -100,8 +108,15 @@ sanity: setup  ## ansible-test sanity on a copy of the committed tree
 	PATH=$(CURDIR)/$(BIN):$$PATH ansible-test sanity --python 3.11 --requirements 2>&1 \
 	  | grep -v -e '^WARNING: Location' -e '^Collecting' -e '^  Downloading' -e '^Processing' -e '━'
 
-build: setup  ## build the collection tarball and install it into a clean collections path
-	rm -rf build/dist build/install && mkdir -p build/dist build/install
+PACKAGING := build/packaging-venv
+$(PACKAGING)/.installed: requirements/packaging.txt
+	test -x $(PACKAGING)/bin/python || $(PYTHON) -m venv $(PACKAGING)
+	$(PACKAGING)/bin/pip install --quiet --upgrade pip
+	$(PACKAGING)/bin/pip install --quiet -r requirements/packaging.txt
+	touch $@
+
+build: setup $(PACKAGING)/.installed  ## the collection tarball: install it into a clean path, galaxy-importer, the EE build context
+	rm -rf build/dist build/install build/importer build/ee-context && mkdir -p build/dist build/install build/importer
 	$(BIN)/ansible-galaxy collection build --output-path build/dist .
 	# from build/, away from ansible.cfg: only the installed tarball may answer
 	cd build
@@ -110,6 +125,17 @@ build: setup  ## build the collection tarball and install it into a clean collec
 	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-doc -l seed.fargate | tee modules.txt
 	grep -q codedeploy_deployment modules.txt
 	env -u ANSIBLE_CONFIG $(CURDIR)/$(BIN)/ansible-doc -t role seed.fargate.network >/dev/null
+	# What Galaxy runs on an upload (docs, ansible-lint of the roles and playbooks): no ERROR line may come out.
+	printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n' > importer/config.cfg
+	env -u ANSIBLE_CONFIG -u ANSIBLE_COLLECTIONS_PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/build/importer/config.cfg \
+	  PATH=$(CURDIR)/$(PACKAGING)/bin:$$PATH $(CURDIR)/$(PACKAGING)/bin/python -m galaxy_importer.main \
+	  dist/seed-fargate-*.tar.gz > importer/output.txt 2>&1 || { cat importer/output.txt; exit 1; }
+	if grep -E '^(ERROR|CRITICAL)' importer/output.txt; then echo "galaxy-importer: errors above (build/importer/output.txt)"; exit 1; fi
+	grep -q 'Importer processing completed successfully' importer/output.txt
+	# The execution environment's build context from this tarball (execution-environment.yml, docs/awx.md).
+	cd $(CURDIR)
+	$(PACKAGING)/bin/ansible-builder create -f execution-environment.yml --context build/ee-context >/dev/null
+	$(BIN)/python tools/check_ee_context.py build/ee-context
 
 unit: setup  ## unit tests
 	$(BIN)/pytest tests/unit -q
@@ -144,7 +170,18 @@ bench: setup images  ## benchmarks: converge vs boto3 floor; API vs Express; a r
 	bench/services/run.sh
 	$(BIN)/python bench/release/run.py
 
+# --- releases --------------------------------------------------------------------
+# docs/releasing.md: bump galaxy.yml's version, `make changelog`, commit, tag. UPDATE=1 folds fragments added
+# since into the release entry of galaxy.yml's version (before that version is tagged and published).
+UPDATE ?= 0
+
+changelog: setup  ## cut the release of galaxy.yml's version: fragments -> changelogs/changelog.yaml, CHANGELOG.rst (UPDATE=1: add to it)
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog release --reload-plugins $(if $(filter 1,$(UPDATE)),--update-existing,)
+	# the release removes the fragments it took; git keeps the directory only with a file in it
+	touch changelogs/fragments/.keep
+
 clean:  ## remove build output and endpoint state
 	rm -rf build .localaws .pytest_cache
 
-.PHONY: help setup system-deps up down images demo destroy lint sanity build unit integration molecule molecule-all services test bench clean
+.PHONY: help setup system-deps up down images demo destroy lint sanity build unit integration molecule molecule-all services test bench changelog clean
