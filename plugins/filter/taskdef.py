@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ECS task definition of a service of the stack description, in one place.
 
-The ecs_service role registers task definitions, and ``tools/release_artifacts.py``
+The ecs_service role registers task definitions, and ``roles/pipeline/files/release_artifacts.py``
 writes the ``taskdef.json`` that CodePipeline's CodeDeployToECS action registers
 for a release. Both build them here, from a ``stack_services`` entry and the
 ecs_service role's settings, so a release can never run a different container

@@ -10,7 +10,7 @@ module: codebuild_project_info
 version_added: 0.1.0
 short_description: Read a CodeBuild project
 description:
-  - Returns one CodeBuild project as C(BatchGetProjects) describes it, or RV(exists=false).
+  - Returns one CodeBuild project as C(BatchGetProjects) describes it, snake-cased, or RV(exists=false).
   - community.aws.codebuild_project has no read-only counterpart and calls C(UpdateProject) on every run;
     the pipeline role reads the project with this module and calls community.aws.codebuild_project only when
     the project differs from what it should be.
@@ -23,8 +23,9 @@ options:
     required: true
     type: str
 notes:
-  - RV(project) keeps AWS's key names (camelCase) so that it compares with the request shapes of
-    C(CreateProject); RV(tags) is a plain dictionary.
+  - RV(project) is snake-cased (C(serviceRole) is RV(project.service_role)) and its RV(project.tags) is a
+    dictionary, as in amazon.aws; the names and values of the C(environment_variables) of RV(project.environment) are kept as
+    they are.
 extends_documentation_fragment:
   - seed.fargate.attributes.no_diff
   - amazon.aws.common.modules
@@ -37,6 +38,11 @@ EXAMPLES = r"""
   seed.fargate.codebuild_project_info:
     name: seed-release
   register: build_project
+
+- name: Show its build image and role
+  ansible.builtin.debug:
+    msg: "{{ build_project.project.environment.image }} as {{ build_project.project.service_role }}"
+  when: build_project.exists
 """
 
 RETURN = r"""
@@ -44,16 +50,51 @@ exists:
   description: Whether the project exists.
   returned: always
   type: bool
+  sample: true
 project:
-  description: The project as C(BatchGetProjects) returns it (AWS key names); empty when it does not exist.
+  description: The project as C(BatchGetProjects) returns it, snake-cased; empty when it does not exist.
   returned: always
   type: dict
-  sample: {"name": "seed-release", "arn": "arn:aws:codebuild:us-east-1:123456789012:project/seed-release"}
-tags:
-  description: The project's tags.
-  returned: always
-  type: dict
-  sample: {"stack": "seed"}
+  contains:
+    name:
+      description: Name of the project.
+      type: str
+      sample: seed-release
+    arn:
+      description: ARN of the project.
+      type: str
+      sample: arn:aws:codebuild:us-east-1:123456789012:project/seed-release
+    description:
+      description: Description of the project.
+      type: str
+    source:
+      description: Source settings (C(type), C(buildspec), ...).
+      type: dict
+      sample: {"type": "CODEPIPELINE", "buildspec": "buildspec.yml"}
+    artifacts:
+      description: Artifact settings (C(type), ...).
+      type: dict
+      sample: {"type": "CODEPIPELINE"}
+    environment:
+      description: >-
+        Build environment: C(type), C(image), C(compute_type), C(privileged_mode), C(environment_variables)
+        (a list of C(name), C(value), C(type)).
+      type: dict
+      sample: {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "compute_type": "BUILD_GENERAL1_SMALL",
+               "privileged_mode": true, "environment_variables": [{"name": "RELEASE_INVENTORY", "value": "inventories/prod",
+                                                                    "type": "PLAINTEXT"}]}
+    service_role:
+      description: ARN of the project's service role.
+      type: str
+      sample: arn:aws:iam::123456789012:role/seed-codebuild
+    timeout_in_minutes:
+      description: Build timeout, minutes.
+      type: int
+      sample: 30
+    tags:
+      description: The project's tags.
+      type: dict
+      sample: {"stack": "seed"}
 """
 
 try:
@@ -61,11 +102,22 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
 )
+
+
+def normalize_project(project):
+    """A BatchGetProjects project in amazon.aws's shape: snake-cased keys, tags as a dictionary."""
+    if not project:
+        return {}
+    tags = boto3_tag_list_to_ansible_dict(project.get("tags") or [], tag_name_key_name="key", tag_value_key_name="value")
+    result = camel_dict_to_snake_dict(dict(project, tags={}), ignore_list=["tags"])
+    result["tags"] = tags
+    return result
 
 
 def main():
@@ -75,10 +127,8 @@ def main():
         projects = client.batch_get_projects(names=[module.params["name"]], aws_retry=True).get("projects", [])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="Unable to read the CodeBuild project")
-    project = projects[0] if projects else {}
-    tags = boto3_tag_list_to_ansible_dict(project.get("tags") or [], tag_name_key_name="key",
-                                          tag_value_key_name="value")
-    module.exit_json(changed=False, exists=bool(project), project=project, tags=tags)
+    project = normalize_project(projects[0] if projects else {})
+    module.exit_json(changed=False, exists=bool(project), project=project)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ pipeline (playbooks/pipeline.yml), then simulate one pipeline execution by hand,
 build or a pipeline locally:
 
 - CodeBuild: push the image (a stand-in manifest under the commit tag, as deploy.yml's local images) and
-  write the release artifacts with tools/release_artifacts.py, with the environment the pipeline role
+  write the release artifacts with roles/pipeline/files/release_artifacts.py, with the environment the pipeline role
   gave the CodeBuild project (RELEASE_INVENTORY, PLATFORM_OUTPUTS);
 - CodePipeline's CodeDeployToECS action: put imageDetail.json's ImageURI in taskdef.json's <IMAGE1_NAME>,
   register that task definition, put its ARN in appspec.yaml's <TASK_DEFINITION>, and release it with
@@ -62,7 +62,7 @@ def push_standin_image(boto, repository: str, tag: str) -> None:
 def codebuild(aws_env, variables: dict[str, str], tag: str, out: Path) -> Path:
     """buildspec.yml's ``release_artifacts.py write`` step, with the project's environment."""
     env = dict(aws_env, RELEASE_INVENTORY=variables["RELEASE_INVENTORY"], PLATFORM_OUTPUTS=variables["PLATFORM_OUTPUTS"])
-    proc = subprocess.run([sys.executable, "tools/release_artifacts.py", "write", "--tag", tag, "--out", str(out)],
+    proc = subprocess.run([sys.executable, "roles/pipeline/files/release_artifacts.py", "write", "--tag", tag, "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     return out

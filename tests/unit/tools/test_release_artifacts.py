@@ -1,4 +1,4 @@
-"""tools/release_artifacts.py: the CodeDeployToECS artifacts, checked against the stack description
+"""roles/pipeline/files/release_artifacts.py: the CodeDeployToECS artifacts, checked against the stack description
 and against the task definition the ecs_service role registers."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "roles" / "pipeline" / "files"))
 
 import release_artifacts as ra
 
@@ -122,7 +122,8 @@ def test_images_lists_the_services_to_build_and_skips_fixed_images(tmp_path):
     services[1]["image"] = "public.ecr.aws/nginx/nginx:1.27"
     (inventory / "group_vars" / "all" / "zz-services.yml").write_text(yaml.safe_dump({"stack_services": services}))
     variables = ra.load_variables(inventory, OUTPUTS)
-    assert ra.images(variables, "t1") == [("api", f"{OUTPUTS['ecr_repository_uris']['api']}:t1")]
+    assert ra.images(variables, "t1") == [("api", f"{OUTPUTS['ecr_repository_uris']['api']}:t1", "services/api",
+                                           "services/api/Dockerfile")]
     out = tmp_path / "out"
     ra.write(variables, "t1", out)
     assert json.loads((out / "web" / "imageDetail.json").read_text()) == {"ImageURI": services[1]["image"]}
@@ -143,7 +144,7 @@ def test_image_tag_needs_a_source_version():
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "release_artifacts.py"), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, str(ROOT / "roles" / "pipeline" / "files" / "release_artifacts.py"), *args], cwd=ROOT,
                           capture_output=True, text=True, check=False,
                           env=dict(os.environ, **(env or {})))
 
@@ -154,7 +155,8 @@ def test_command_line_reads_the_environment_codebuild_sets(tmp_path):
     tag = _cli("tag", env=env)
     assert (tag.returncode, tag.stdout) == (0, "01234567\n")
     images = _cli("images", "--tag", "01234567", env=env)
-    assert images.stdout.splitlines() == [f"{s} {OUTPUTS['ecr_repository_uris'][s]}:01234567" for s in ("api", "web")]
+    assert images.stdout.splitlines() == [f"{s}\t{OUTPUTS['ecr_repository_uris'][s]}:01234567\tservices/{s}\tservices/{s}/Dockerfile"
+                                          for s in ("api", "web")]
     written = _cli("write", "--tag", "01234567", "--out", str(tmp_path), "--service", "web", env=env)
     assert written.returncode == 0, written.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["web"]
@@ -182,5 +184,33 @@ def test_buildspec_publishes_one_release_artifact_per_service():
         assert secondary[f"release_{name}"]["base-directory"] == f"release/{name}"
         assert sorted(secondary[f"release_{name}"]["files"]) == sorted(ra.ARTIFACT_FILES)
     commands = json.dumps(buildspec["phases"])
-    assert "tools/release_artifacts.py" in commands
-    assert "CODEBUILD_RESOLVED_SOURCE_VERSION" in commands or "release_artifacts.py tag" in commands
+    assert "roles/pipeline/files/release_artifacts.py" in commands
+    assert "CODEBUILD_RESOLVED_SOURCE_VERSION" in commands or 'release_artifacts.py}\\" tag' in commands
+
+
+def test_buildspec_is_the_pipeline_role_template_for_this_repository():
+    """buildspec.yml is roles/pipeline/templates/buildspec.yml.j2 (what pipeline_buildspec_inline sets on the project)
+    rendered for this repository's services, as Ansible's template lookup renders it: one buildspec to maintain."""
+    from jinja2 import Environment
+
+    template = (ROOT / "roles" / "pipeline" / "templates" / "buildspec.yml.j2").read_text()
+    rendered = Environment(trim_blocks=True, keep_trailing_newline=True).from_string(template).render(
+        services=[s["name"] for s in STACK["stack_services"]])
+    assert rendered == (ROOT / "buildspec.yml").read_text(), "render the template again into buildspec.yml"
+
+
+@pytest.mark.parametrize(("build", "paths"), [
+    (None, ("services/api", "services/api/Dockerfile")),
+    ({"context": "src/api/"}, ("src/api", "src/api/Dockerfile")),
+    ({"context": ".", "dockerfile": "docker/api.Dockerfile"}, (".", "docker/api.Dockerfile")),
+    ({"dockerfile": "Dockerfile.api"}, ("services/api", "Dockerfile.api")),
+])
+def test_build_paths_default_to_services_and_follow_the_service_build(build, paths):
+    assert ra.build_paths({"name": "api", **({"build": build} if build else {})}) == paths
+
+
+@pytest.mark.parametrize("build", [{"context": "/src/api"}, {"context": "../api"}, {"dockerfile": "a/../../Dockerfile"},
+                                   {"context": "my api"}, "src/api"])
+def test_build_paths_outside_the_repository_are_refused_naming_the_setting(build):
+    with pytest.raises(ra.ReleaseError, match=r"stack_services\[api\]\.build"):
+        ra.build_paths({"name": "api", "build": build})

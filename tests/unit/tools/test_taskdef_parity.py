@@ -2,7 +2,7 @@
 
 Runs ansible-playbook with the role's own task variables (read from
 roles/ecs_service/tasks/task_definitions.yml, not copied) and compares what the
-role would register with the filter (and so with tools/release_artifacts.py).
+role would register with the filter (and so with roles/pipeline/files/release_artifacts.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "roles" / "pipeline" / "files"))
 
 import release_artifacts as ra
 from test_release_artifacts import INVENTORY, OUTPUTS

@@ -4,7 +4,7 @@
 Run by ``buildspec.yml`` in CodeBuild (and by hand or by tests)::
 
     release_artifacts.py tag                         # image tag of this build (the commit, short)
-    release_artifacts.py images --tag TAG            # "<service> <image>" per image to build and push
+    release_artifacts.py images --tag TAG            # "<service>\t<image>\t<context>\t<dockerfile>" per image to build
     release_artifacts.py write --tag TAG --out DIR   # DIR/<service>/{taskdef.json,appspec.yaml,imageDetail.json}
 
 What a service's task definition is comes from the same places a converge
@@ -25,7 +25,7 @@ definition ``<TASK_DEFINITION>``: CodeDeployToECS substitutes the image from
 ``imageDetail.json`` (its action sets ``Image1ContainerName: IMAGE1_NAME``) and the ARN
 of the revision it registers.
 
-Needs Python 3.9+, PyYAML and Jinja2 (``tools/requirements-release.txt``).
+Needs Python 3.9+, PyYAML and Jinja2 (``requirements-release.txt`` beside it).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ import yaml
 from jinja2 import StrictUndefined
 from jinja2.nativetypes import NativeEnvironment
 
-ROOT = Path(__file__).resolve().parent.parent
+# roles/pipeline/files/ of the collection (this repository, or where ansible-galaxy installed it)
+ROOT = Path(__file__).resolve().parents[3]
 ECS_SERVICE_DEFAULTS = ROOT / "roles" / "ecs_service" / "defaults" / "main.yml"
 TASKDEF_FILTER = ROOT / "plugins" / "filter" / "taskdef.py"
 
@@ -183,9 +184,26 @@ def image_of(variables: Variables, service: dict[str, Any], tag: str) -> str:
     return f"{uris[service['name']]}:{tag}"
 
 
-def images(variables: Variables, tag: str, only: list[str] | None = None) -> list[tuple[str, str]]:
-    """(service, image) for each service whose image the build makes (not those with a fixed ``image``)."""
-    return [(s["name"], image_of(variables, s, tag)) for s in services(variables, only) if not s.get("image")]
+def build_paths(service: dict[str, Any]) -> tuple[str, str]:
+    """(context, Dockerfile) of ``service``'s image, relative to the repository root: its ``build.context``
+    (default ``services/<name>``) and ``build.dockerfile`` (default ``<context>/Dockerfile``)."""
+    build = service.get("build") or {}
+    if not isinstance(build, dict):
+        raise ReleaseError(f"stack_services[{service['name']}].build must be a mapping (context, dockerfile)")
+    context = str(build.get("context") or f"services/{service['name']}").rstrip("/") or "."
+    dockerfile = str(build.get("dockerfile") or f"{context}/Dockerfile")
+    for key, path in (("context", context), ("dockerfile", dockerfile)):
+        if path.startswith("/") or ".." in Path(path).parts or re.search(r"\s", path):
+            raise ReleaseError(f"stack_services[{service['name']}].build.{key} '{path}' must be a path inside the "
+                               f"repository: relative, without '..' or whitespace")
+    return context, dockerfile
+
+
+def images(variables: Variables, tag: str, only: list[str] | None = None) -> list[tuple[str, str, str, str]]:
+    """(service, image, context, Dockerfile) for each service whose image the build makes (not those with a
+    fixed ``image``)."""
+    return [(s["name"], image_of(variables, s, tag), *build_paths(s))
+            for s in services(variables, only) if not s.get("image")]
 
 
 def task_definition(variables: Variables, service: dict[str, Any], image: str) -> dict[str, Any]:
@@ -289,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         inventory = args.inventory if args.inventory.is_absolute() else Path.cwd() / args.inventory
         variables = load_variables(inventory, _outputs(args.outputs))
         if args.command == "images":
-            for name, image in images(variables, args.tag, args.service):
-                print(name, image)
+            for row in images(variables, args.tag, args.service):
+                print("\t".join(row))
         else:
             for directory in write(variables, args.tag, args.out, args.service):
                 print(directory)
