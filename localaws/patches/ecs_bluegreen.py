@@ -351,6 +351,8 @@ class Deployment:
         # traffic weights (test, production) per revision, None while the deployment does not route traffic
         self.weights: dict[str, tuple[float, float]] = {}
         self.green_live = False
+        # what happened, for /_localaws/ecs/deployments: stages entered and production weights set, in order
+        self.history: list[dict] = []
         alarms = config.get("alarms") or {}
         self.alarms = {"status": "MONITORING" if alarms.get("enable") else "DISABLED",
                        "alarmNames": list(alarms.get("alarmNames") or [])}
@@ -396,6 +398,14 @@ class Deployment:
 
     def touch(self) -> None:
         self.updated_at = _now()
+
+    def enter(self, stage: str) -> None:
+        self.stage = stage
+        self.history.append({"lifecycleStage": stage, "at": _now()})
+        self.touch()
+
+    def record(self, **event: Any) -> None:
+        self.history.append(dict(event, at=_now()))
 
 
 class Rollback(Exception):
@@ -467,8 +477,7 @@ class Run:
 
     # -- the lifecycle -------------------------------------------------------------------------
     def _stage(self, name: str, action: Any = None):
-        self.d.stage = name
-        self.d.touch()
+        self.d.enter(name)
         if action is not None:
             action()
         yield from self._hooks(name)
@@ -523,10 +532,11 @@ class Run:
         yield from self._stage("POST_SCALE_UP")
         yield from self._stage("TEST_TRAFFIC_SHIFT", self._test_shift)
         yield from self._stage("POST_TEST_TRAFFIC_SHIFT")
-        d.stage = "PRODUCTION_TRAFFIC_SHIFT"
+        d.enter("PRODUCTION_TRAFFIC_SHIFT")
         for green, wait in traffic_steps(d.config):
             yield from self._hooks("PRE_PRODUCTION_TRAFFIC_SHIFT")
             self._route(self.prod_rule, self._weights(green))
+            d.record(productionWeights=dict(self._weights(green)))
             self._set_weights(100.0, green)
             if wait:
                 yield codedeploy.Wait(wait)
@@ -535,11 +545,9 @@ class Run:
         yield codedeploy.Wait(STAGE_MINUTES)
         self.monitor_breaker = False
         yield from self._stage("POST_PRODUCTION_TRAFFIC_SHIFT")
-        d.stage = "BAKE_TIME"
-        d.touch()
+        d.enter("BAKE_TIME")
         yield codedeploy.Wait(float(d.config.get("bakeTimeInMinutes") or 0))
-        d.stage = "CLEAN_UP"
-        d.touch()
+        d.enter("CLEAN_UP")
         yield codedeploy.Wait(STAGE_MINUTES)
         self._succeed()
 
@@ -566,6 +574,7 @@ class Run:
         """Traffic back to blue, the service back on the source revision; ROLLBACK_SUCCESSFUL a stage later."""
         d = self.d
         d.status = "ROLLBACK_REQUESTED" if requested else "ROLLBACK_IN_PROGRESS"
+        d.record(status=d.status)
         d.status_reason = reason
         d.rollback = {"reason": reason, "startedAt": _now(), "serviceRevisionArn": (d.sources or [d.target])[0]}
         d.touch()
@@ -583,6 +592,7 @@ class Run:
             back = [(self.blue_tg, 100), (self.green_tg, 0)]
             self._route(self.prod_rule, back)
             self._route(self.test_rule, back)
+            d.record(productionWeights=dict(back))
         if self.source_task_definition:
             d.service.task_definition = self.source_task_definition
         d.green_live = False
@@ -796,18 +806,19 @@ def install_api() -> None:
     def update_service(self):
         cluster = self._get_param("cluster", "default")
         service = self.ecs_backend._get_service(cluster, (self._get_param("service") or "").split("/")[-1])
-        controller = _controller(service)
+        # the controller, configuration and load balancers the service will have (UpdateService may change the
+        # controller since 2025)
+        controller = (self._get_param("deploymentController") or {}).get("type") or _controller(service)
         config = self._get_param("deploymentConfiguration")
         load_balancers = self._get_param("loadBalancers")
         effective_config = config if config is not None else getattr(service, "deployment_configuration", None)
         effective_lbs = load_balancers if load_balancers else service.load_balancers
-        if controller == "ECS":
-            validate(self.ecs_backend, controller, effective_config, effective_lbs)
+        validate(self.ecs_backend, controller, effective_config, effective_lbs)
         before = service.task_definition
         result = original_update(self)
         new_definition = self._get_param("taskDefinition")
         changed = bool(new_definition) and service.task_definition != before
-        if controller == "ECS" and (changed or self._get_param("forceNewDeployment")):
+        if _controller(service) == "ECS" and (changed or self._get_param("forceNewDeployment")):
             start_deployment(self.ecs_backend, service, before)
         return result
 
@@ -931,6 +942,24 @@ def _hooks_route(method: str, query: dict, body: dict) -> tuple[int, Any]:
     return 200, {"mode": SETTINGS.hook_mode, "hooks": hooks}
 
 
+def _deployments_route(method: str, query: dict, body: dict) -> tuple[int, Any]:
+    """GET: every service deployment's status and history (stages entered, production weights set), in order."""
+    if method != "GET":
+        return 405, {"message": "use GET"}
+    from moto.ecs.models import ecs_backends
+
+    wanted = query.get("serviceDeploymentArn")
+    found = []
+    with LOCK:
+        for account in list(ecs_backends.values()):
+            for backend in list(account.values()):
+                for deployment in list(getattr(backend, "localaws_service_deployments", {}).values()):
+                    if not wanted or deployment.arn == wanted:
+                        found.append({"serviceDeploymentArn": deployment.arn, "status": deployment.status,
+                                      "history": list(deployment.history)})
+    return 200, {"serviceDeployments": found}
+
+
 def apply() -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse
 
@@ -939,6 +968,7 @@ def apply() -> None:
     EC2ContainerServiceResponse._localaws_bluegreen = True
     install_api()
     control_route("/_localaws/ecs/hooks", _hooks_route)
+    control_route("/_localaws/ecs/deployments", _deployments_route)
     _ensure_ticker()
 
 

@@ -244,24 +244,20 @@ def test_update_service_to_blue_green_is_validated(bg):
 
 # -- releases ----------------------------------------------------------------------------------------
 
+def history(bg: BlueGreen, arn: str) -> tuple[list[str], list[dict]]:
+    """What the endpoint recorded of a deployment: the lifecycle stages entered and the production rule's
+    weights set, each in order (/_localaws/ecs/deployments: no sampling, so nothing short is missed)."""
+    found = control(bg.endpoint, f"/_localaws/ecs/deployments?serviceDeploymentArn={arn}")["serviceDeployments"]
+    events = found[0]["history"]
+    return ([e["lifecycleStage"] for e in events if "lifecycleStage" in e],
+            [e["productionWeights"] for e in events if "productionWeights" in e])
+
+
 def observe(bg: BlueGreen, arn: str, timeout: float = 20.0) -> tuple[list[str], list[dict], dict]:
-    """Poll until the deployment ends: the distinct lifecycle stages seen in order, the production rule's
-    distinct weights in order, and the final description."""
-    stages: list[str] = []
-    weights: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = bg.describe(arn)
-        stage = info.get("lifecycleStage")
-        if stage and (not stages or stages[-1] != stage):
-            stages.append(stage)
-        current = bg.weights(bg.prod_rule)
-        if not weights or weights[-1] != current:
-            weights.append(current)
-        if info["status"] in FINISHED:
-            return stages, weights, info
-        time.sleep(0.01)
-    raise AssertionError(f"still {info['status']}")
+    """Wait until the deployment ends: its stages and production weights in order, and its final description."""
+    done = bg.wait(arn, timeout=timeout)
+    stages, weights = history(bg, arn)
+    return stages, weights, done
 
 
 def test_release_runs_the_lifecycle_and_swaps_the_groups(bg):
@@ -276,9 +272,9 @@ def test_release_runs_the_lifecycle_and_swaps_the_groups(bg):
     assert pending["status"] in ("PENDING", "IN_PROGRESS")
     stages, weights, done = observe(bg, arn)
     assert done["status"] == "SUCCESSFUL", done
-    assert [s for s in STAGES if s in stages] == stages  # in AWS's order, none out of place
-    assert {"SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP"} <= set(stages)
-    assert weights[-1] == {bg.green_tg: 100, bg.blue_tg: 0}
+    assert stages == STAGES  # every stage, in AWS's order (one source revision: no RECONCILE_SERVICE)
+    assert weights == [{bg.green_tg: 100, bg.blue_tg: 0}]
+    assert bg.weights(bg.prod_rule) == {bg.green_tg: 100, bg.blue_tg: 0}
     assert bg.weights(bg.test_rule) == {bg.green_tg: 100, bg.blue_tg: 0}
     assert done["sourceServiceRevisions"][0]["arn"] == first["targetServiceRevision"]["arn"]
     assert done["startedAt"] <= done["finishedAt"]
@@ -295,7 +291,8 @@ def test_release_runs_the_lifecycle_and_swaps_the_groups(bg):
     third = bg.release(bg.td1)
     _, weights, done = observe(bg, third)
     assert done["status"] == "SUCCESSFUL"
-    assert weights[-1] == {bg.blue_tg: 100, bg.green_tg: 0}
+    assert weights == [{bg.blue_tg: 100, bg.green_tg: 0}]
+    assert bg.weights(bg.prod_rule) == {bg.blue_tg: 100, bg.green_tg: 0}
 
 
 def test_canary_shifts_production_in_two_steps(bg):
@@ -304,8 +301,17 @@ def test_canary_shifts_production_in_two_steps(bg):
     bg.wait(bg.latest())
     _, weights, done = observe(bg, bg.release())
     assert done["status"] == "SUCCESSFUL"
-    assert {bg.blue_tg: 90, bg.green_tg: 10} in weights
-    assert weights.index({bg.blue_tg: 90, bg.green_tg: 10}) < weights.index({bg.green_tg: 100, bg.blue_tg: 0})
+    assert weights == [{bg.blue_tg: 90, bg.green_tg: 10}, {bg.green_tg: 100, bg.blue_tg: 0}]
+    assert bg.weights(bg.prod_rule) == {bg.green_tg: 100, bg.blue_tg: 0}
+
+
+def test_linear_shifts_production_in_steps(bg):
+    bg.create({"strategy": "LINEAR", "bakeTimeInMinutes": 0,
+               "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}})
+    bg.wait(bg.latest())
+    _, weights, done = observe(bg, bg.release())
+    assert done["status"] == "SUCCESSFUL"
+    assert [w[bg.green_tg] for w in weights] == [25, 50, 75, 100]
 
 
 def test_list_service_deployments_filters(bg):
@@ -493,3 +499,29 @@ def test_update_without_a_new_revision_makes_no_deployment(bg):
     bg.ecs.update_service(cluster=bg.cluster, service=bg.service, taskDefinition=bg.td1)
     assert len(bg.deployments()) == 1
 
+
+
+def test_a_new_release_stops_the_running_one(bg):
+    live, idle = _ready(bg, {"bakeTimeInMinutes": 0})
+    bg.ecs.update_service(cluster=bg.cluster, service=bg.service,
+                          deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 600})
+    first = bg.release()
+    bg.wait(first, stage="BAKE_TIME")
+    second = bg.release(bg.td1, forceNewDeployment=True)
+    stopped = bg.describe(first)
+    assert stopped["status"] == "STOPPED"
+    assert second in stopped["statusReason"]
+    assert bg.describe(second)["sourceServiceRevisions"][0]["arn"] == stopped["sourceServiceRevisions"][0]["arn"]
+    assert bg.wait(second, stage="BAKE_TIME")["status"] == "IN_PROGRESS"
+    assert bg.weights(bg.prod_rule) == {idle: 100, live: 0}  # the new release's green is the same idle group
+
+
+def test_code_deploy_service_cannot_switch_to_blue_green_strategy(bg):
+    bg.ecs.create_service(cluster=bg.cluster, serviceName=bg.service, taskDefinition=bg.td1, desiredCount=1,
+                          launchType="FARGATE", deploymentController={"type": "CODE_DEPLOY"},
+                          loadBalancers=[{"targetGroupArn": bg.blue_tg, "containerName": "app", "containerPort": 80}])
+    with pytest.raises(ClientError) as exc:
+        bg.ecs.update_service(cluster=bg.cluster, service=bg.service,
+                              deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
+    assert error(exc)[0] == "InvalidParameterException"
+    assert "ECS deployment controller" in error(exc)[1]
