@@ -41,7 +41,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from localaws.patches import codedeploy
+from localaws.patches import codedeploy, ecs
 from localaws.patches import elbv2 as elbv2_patch
 from localaws.patches._shared import LOCK, AwsError, control_route
 
@@ -815,10 +815,27 @@ def install_api() -> None:
         effective_lbs = load_balancers if load_balancers else service.load_balancers
         validate(self.ecs_backend, controller, effective_config, effective_lbs)
         before = service.task_definition
-        result = original_update(self)
+        previous_controller = _controller(service)
+        migrating = previous_controller == "CODE_DEPLOY" and controller == "ECS"
+        if migrating:
+            # In-place move from CodeDeploy to ECS (UpdateService takes deploymentController since 2025): the
+            # service becomes ECS-controlled in this call, so the CODE_DEPLOY-only refusals of ecs.py no longer
+            # apply, and its PRIMARY task set's definition is what the service runs.
+            service.deployment_controller = {"type": "ECS"}
+        try:
+            result = original_update(self)
+        except Exception:
+            if migrating:
+                service.deployment_controller = {"type": previous_controller}
+            raise
         new_definition = self._get_param("taskDefinition")
         changed = bool(new_definition) and service.task_definition != before
-        if _controller(service) == "ECS" and (changed or self._get_param("forceNewDeployment")):
+        if migrating:
+            for task_set in list(service.task_sets):
+                if task_set.status != "PRIMARY":
+                    ecs.delete_task_set(service, task_set)
+            service.task_sets = []
+        if _controller(service) == "ECS" and (changed or migrating or self._get_param("forceNewDeployment")):
             start_deployment(self.ecs_backend, service, before)
         return result
 

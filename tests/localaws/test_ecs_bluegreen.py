@@ -6,6 +6,7 @@ with a deadline.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.localaws.conftest import TIME_SCALE, control
+from tests.localaws.test_fidelity_cli import aws
 
 ROLE = "arn:aws:iam::123456789012:role/ecs-infrastructure"
 HOOK_ROLE = "arn:aws:iam::123456789012:role/ecs-hooks"
@@ -525,3 +527,48 @@ def test_code_deploy_service_cannot_switch_to_blue_green_strategy(bg):
                               deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0})
     assert error(exc)[0] == "InvalidParameterException"
     assert "ECS deployment controller" in error(exc)[1]
+
+
+def test_aws_cli_reads_service_deployments(bg):
+    """AWS's own CLI as a referee: it lists, describes and stops service deployments from the endpoint."""
+    bg.create({"bakeTimeInMinutes": 600})
+    arn = bg.latest()
+    listed = aws(bg.endpoint, "ecs", "list-service-deployments", "--cluster", bg.cluster, "--service", bg.service,
+                 "--output", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["serviceDeployments"][0]["serviceDeploymentArn"] == arn
+    described = aws(bg.endpoint, "ecs", "describe-service-deployments", "--service-deployment-arns", arn,
+                    "--output", "json")
+    assert described.returncode == 0, described.stderr
+    deployment = json.loads(described.stdout)["serviceDeployments"][0]
+    assert deployment["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    revision = aws(bg.endpoint, "ecs", "describe-service-revisions", "--service-revision-arns",
+                   deployment["targetServiceRevision"]["arn"], "--output", "json")
+    assert revision.returncode == 0, revision.stderr
+    assert json.loads(revision.stdout)["serviceRevisions"][0]["taskDefinition"] == bg.td1
+    stopped = aws(bg.endpoint, "ecs", "stop-service-deployment", "--service-deployment-arn", arn,
+                  "--stop-type", "ROLLBACK", "--output", "json")
+    assert stopped.returncode == 0, stopped.stderr
+    assert bg.wait(arn)["status"] == "ROLLBACK_SUCCESSFUL"
+    again = aws(bg.endpoint, "ecs", "stop-service-deployment", "--service-deployment-arn", arn)
+    assert again.returncode != 0 and "ConflictException" in again.stderr
+
+
+def test_a_code_deploy_service_moves_to_ecs_blue_green_in_place(bg):
+    bg.ecs.create_service(cluster=bg.cluster, serviceName=bg.service, taskDefinition=bg.td1, desiredCount=1,
+                          launchType="FARGATE", deploymentController={"type": "CODE_DEPLOY"},
+                          loadBalancers=[{"targetGroupArn": bg.blue_tg, "containerName": "app", "containerPort": 80}],
+                          networkConfiguration={"awsvpcConfiguration": {"subnets": bg.subnets,
+                                                                        "securityGroups": [bg.security_group]}})
+    assert bg.deployments() == []  # CodeDeploy's releases are no ECS service deployments
+    bg.ecs.update_service(cluster=bg.cluster, service=bg.service, deploymentController={"type": "ECS"},
+                          deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0},
+                          loadBalancers=bg.load_balancers())
+    service = bg.service_info()
+    assert service["deploymentController"] == {"type": "ECS"}
+    assert service.get("taskSets", []) == []
+    assert bg.wait(bg.latest())["status"] == "SUCCESSFUL"
+    assert bg.weights(bg.prod_rule) == {bg.blue_tg: 100, bg.green_tg: 0}
+    done = bg.wait(bg.release())
+    assert done["status"] == "SUCCESSFUL"
+    assert bg.weights(bg.prod_rule) == {bg.green_tg: 100, bg.blue_tg: 0}
