@@ -457,7 +457,8 @@ def test_failing_hook_rolls_back(bg, ctl):
 
 
 def test_waiting_hook_is_answered(bg, ctl):
-    bg.create({"bakeTimeInMinutes": 0, "lifecycleHooks": [_hook("POST_SCALE_UP")]})
+    long = {"timeoutInMinutes": 600, "action": "ROLLBACK"}  # 120 s at the tests' time scale
+    bg.create({"bakeTimeInMinutes": 0, "lifecycleHooks": [_hook("POST_SCALE_UP", timeoutConfiguration=long)]})
     bg.wait(bg.latest())
     ctl("/_localaws/ecs/hooks", {"mode": "wait"})
     arn = bg.release()
@@ -473,9 +474,22 @@ def test_waiting_hook_is_answered(bg, ctl):
 
 
 @pytest.mark.parametrize("action,status", [("CONTINUE", "SUCCESSFUL"), ("ROLLBACK", "ROLLBACK_SUCCESSFUL")])
+def test_hook_that_times_out_takes_its_timeout_action(bg, ctl, action, status):
+    bg.create({"bakeTimeInMinutes": 0, "lifecycleHooks": [
+        _hook("POST_TEST_TRAFFIC_SHIFT", timeoutConfiguration={"timeoutInMinutes": 1, "action": action})]})
+    bg.wait(bg.latest())
+    ctl("/_localaws/ecs/hooks", {"mode": "wait"})  # the Lambda never answers
+    done = bg.wait(bg.release())
+    assert done["status"] == status
+    hook = done["lifecycleHookDetails"][-1]
+    assert hook["status"] == "TIMED_OUT" and hook["timeoutAction"] == action
+
+
+@pytest.mark.parametrize("action,status", [("CONTINUE", "SUCCESSFUL"), ("ROLLBACK", "ROLLBACK_SUCCESSFUL")])
 def test_pause_hook_waits_for_continue(bg, action, status):
     bg.create({"bakeTimeInMinutes": 0, "lifecycleHooks": [
-        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]})
+        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+         "timeoutConfiguration": {"timeoutInMinutes": 600, "action": "ROLLBACK"}}]})
     bg.wait(bg.latest(), stage="POST_TEST_TRAFFIC_SHIFT")
     bg.ecs.continue_service_deployment(serviceDeploymentArn=bg.latest(), hookId=bg.describe(bg.latest())[
         "lifecycleHookDetails"][0]["hookId"])
