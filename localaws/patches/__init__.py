@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = ("ec2", "ecs", "elbv2", "codebuild", "codepipeline", "codedeploy", "cloudwatch_obs", "budgets",
-           "ecs_platform", "elbv2_platform", "applicationautoscaling_platform",
+           "ecs_platform", "ecs_bluegreen", "elbv2_platform", "applicationautoscaling_platform",
            "ec2_platform", "dynamodb_platform")
 
 _applied = False
