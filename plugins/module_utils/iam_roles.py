@@ -36,15 +36,15 @@ def current_role(detail, listed=None):
     """A role of ``GetAccountAuthorizationDetails``' ``RoleDetailList``, in this module's terms.
 
     ``RoleDetail`` has neither ``Description`` nor ``MaxSessionDuration`` (botocore's model, and AWS's API
-    reference); ``listed`` is the role as ``ListRoles`` gives it, which has both (but no tags)."""
-    listed = listed or {}
+    reference); ``listed`` is the role as ``ListRoles`` gives it, which has both (but no tags). Without it both
+    are ``None``: not read."""
     return {
         "name": detail["RoleName"],
         "path": detail.get("Path", "/"),
         "arn": detail.get("Arn"),
         "role_id": detail.get("RoleId"),
-        "description": listed.get("Description", ""),
-        "max_session_duration": listed.get("MaxSessionDuration"),
+        "description": listed.get("Description", "") if listed else None,
+        "max_session_duration": listed.get("MaxSessionDuration") if listed else None,
         "assume_role_policy_document": policy_document(detail.get("AssumeRolePolicyDocument")),
         "managed_policies": sorted(p["PolicyArn"] for p in detail.get("AttachedManagedPolicies") or []),
         "inline_policies": {p["PolicyName"]: policy_document(p["PolicyDocument"]) for p in detail.get("RolePolicyList") or []},

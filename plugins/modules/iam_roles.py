@@ -148,7 +148,7 @@ roles:
       description: The role's path.
       type: str
     description:
-      description: The role's description.
+      description: The role's description; C(null) for an existing role whose description was not asked for (not read).
       type: str
     max_session_duration:
       description: Maximum session duration in seconds; C(null) for an existing role whose duration was not asked for (not read).

@@ -53,7 +53,7 @@ def test_policy_document_reads_dicts_json_and_url_encoded_json():
 
 def test_current_role_without_listing_has_no_description_or_duration():
     role = current_role(detail())
-    assert role["description"] == "" and role["max_session_duration"] is None
+    assert role["description"] is None and role["max_session_duration"] is None
     assert role["inline_policies"] == {"p": POLICY} and role["managed_policies"] == [MANAGED]
     assert role["tags"] == {"stack": "seed"}
 
