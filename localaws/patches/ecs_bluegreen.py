@@ -448,7 +448,7 @@ class Run:
         if found is None:
             raise Stop(f"The listener rule {rule_arn} no longer exists.")
         listener, rule = found
-        groups = {arn for arn, _ in weights}
+        groups = {arn for arn, _weight in weights}
         data = [dict(a.data) for a in rule.actions]
         new = [elbv2_patch.weighted_forward(d, weights) if any(elbv2_patch.forwards_to(d, g) for g in groups) else d
                for d in data]

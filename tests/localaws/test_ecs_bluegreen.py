@@ -65,7 +65,7 @@ class BlueGreen:
                   "deploymentConfiguration": config,
                   "loadBalancers": self.load_balancers() if load_balancers is None else load_balancers,
                   "networkConfiguration": {"awsvpcConfiguration": {"subnets": self.subnets,
-                                                                          "securityGroups": [self.security_group]}}}
+                                                                   "securityGroups": [self.security_group]}}}
         kwargs.update(extra)
         return self.ecs.create_service(**kwargs)["service"]
 
@@ -105,6 +105,13 @@ class BlueGreen:
         return self.ecs.describe_services(cluster=self.cluster, services=[self.service])["services"][0]
 
 
+def register_web(ecs, image: str) -> str:
+    taskdef = ecs.register_task_definition(
+        family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": image, "essential": True, "portMappings": [{"containerPort": 80}]}])
+    return taskdef["taskDefinition"]["taskDefinitionArn"]
+
+
 @pytest.fixture
 def bg(endpoint, boto) -> BlueGreen:
     control(endpoint, "/_localaws/codedeploy/time-scale", {"secondsPerMinute": TIME_SCALE})
@@ -125,11 +132,7 @@ def bg(endpoint, boto) -> BlueGreen:
             {"Field": "path-pattern", "Values": ["/*"]}], Actions=[
             {"Type": "forward", "TargetGroupArn": tgs[0]}])["Rules"][0]["RuleArn"])
     ecs.create_cluster(clusterName="bg")
-    tds = [ecs.register_task_definition(
-        family="web", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
-        containerDefinitions=[{"name": "app", "image": image, "essential": True,
-                               "portMappings": [{"containerPort": 80}]}])["taskDefinition"]["taskDefinitionArn"]
-        for image in ("nginx:1", "nginx:2")]
+    tds = [register_web(ecs, image) for image in ("nginx:1", "nginx:2")]
     return BlueGreen(boto, endpoint, subnets, sg, tgs[0], tgs[1], rules[0], rules[1], tds[0], tds[1])
 
 
@@ -195,7 +198,7 @@ BAD_CREATES = {
 @pytest.mark.parametrize("name", list(BAD_CREATES))
 def test_create_service_refusals(bg, name):
     deployment, advanced, message = BAD_CREATES[name]
-    deployment = {k: v for k, v in deployment.items()}
+    deployment = dict(deployment)
     if advanced == "no-advanced":
         lbs = [{"targetGroupArn": bg.blue_tg, "containerName": "app", "containerPort": 80}]
     elif advanced == "plain":
@@ -291,7 +294,7 @@ def test_release_runs_the_lifecycle_and_swaps_the_groups(bg):
 
     # the next release goes the other way: green is now live, blue receives the new revision
     third = bg.release(bg.td1)
-    _, weights, done = observe(bg, third)
+    _stages, weights, done = observe(bg, third)
     assert done["status"] == "SUCCESSFUL"
     assert weights == [{bg.blue_tg: 100, bg.green_tg: 0}]
     assert bg.weights(bg.prod_rule) == {bg.blue_tg: 100, bg.green_tg: 0}
@@ -301,7 +304,7 @@ def test_canary_shifts_production_in_two_steps(bg):
     bg.create({"strategy": "CANARY", "bakeTimeInMinutes": 0,
                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 2}})
     bg.wait(bg.latest())
-    _, weights, done = observe(bg, bg.release())
+    _stages, weights, done = observe(bg, bg.release())
     assert done["status"] == "SUCCESSFUL"
     assert weights == [{bg.blue_tg: 90, bg.green_tg: 10}, {bg.green_tg: 100, bg.blue_tg: 0}]
     assert bg.weights(bg.prod_rule) == {bg.green_tg: 100, bg.blue_tg: 0}
@@ -311,7 +314,7 @@ def test_linear_shifts_production_in_steps(bg):
     bg.create({"strategy": "LINEAR", "bakeTimeInMinutes": 0,
                "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}})
     bg.wait(bg.latest())
-    _, weights, done = observe(bg, bg.release())
+    _stages, weights, done = observe(bg, bg.release())
     assert done["status"] == "SUCCESSFUL"
     assert [w[bg.green_tg] for w in weights] == [25, 50, 75, 100]
 
@@ -514,7 +517,6 @@ def test_update_without_a_new_revision_makes_no_deployment(bg):
     bg.ecs.update_service(cluster=bg.cluster, service=bg.service, desiredCount=3)
     bg.ecs.update_service(cluster=bg.cluster, service=bg.service, taskDefinition=bg.td1)
     assert len(bg.deployments()) == 1
-
 
 
 def test_a_new_release_stops_the_running_one(bg):
