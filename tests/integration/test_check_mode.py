@@ -32,7 +32,7 @@ PLANNED = {
      " others only where needed"),
     "seed.fargate.ecr : Repositories | under --check, the ones that would be created",
     "seed.fargate.data : Tables | converge one per service with a table (on-demand, tagged)",
-    "seed.fargate.iam : Execution role | converge",
+    "seed.fargate.iam : Roles | converge the task execution role, one task role per service and the CodeDeploy role",
     "seed.fargate.ecs_cluster : Cluster | converge with its capacity providers and default strategy",
     "seed.fargate.alb : Target groups | converge a blue and a green group per service",
     "seed.fargate.alb : Load balancer | under --check, the load balancer that would be created with its target groups",
