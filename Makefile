@@ -177,9 +177,18 @@ UPDATE ?= 0
 
 changelog: setup  ## cut the release of galaxy.yml's version: fragments -> changelogs/changelog.yaml, CHANGELOG.rst (UPDATE=1: add to it)
 	$(BIN)/antsibull-changelog lint
-	$(BIN)/antsibull-changelog release --reload-plugins $(if $(filter 1,$(UPDATE)),--update-existing,)
+	# On a copy of the tracked files (with the fragments not committed yet): --reload-plugins copies the collection
+	# directory, and a checkout's container store (.containers, gigabytes, links into /proc) must not go along.
+	rm -rf build/changelog && mkdir -p build/changelog/ansible_collections/seed/fargate
+	{ git ls-files; git ls-files --others --exclude-standard changelogs; } | sort -u | while read -r f; do [ -e "$$f" ] && echo "$$f"; done \
+	  | xargs cp --parents -t build/changelog/ansible_collections/seed/fargate
+	cd build/changelog/ansible_collections/seed/fargate
+	$(CURDIR)/$(BIN)/antsibull-changelog release --reload-plugins $(if $(filter 1,$(UPDATE)),--update-existing,)
+	cd $(CURDIR)
+	rm -rf changelogs/fragments && cp -r build/changelog/ansible_collections/seed/fargate/changelogs/. changelogs/
+	cp build/changelog/ansible_collections/seed/fargate/CHANGELOG.rst CHANGELOG.rst
 	# the release removes the fragments it took; git keeps the directory only with a file in it
-	touch changelogs/fragments/.keep
+	mkdir -p changelogs/fragments && touch changelogs/fragments/.keep
 
 clean:  ## remove build output and endpoint state
 	rm -rf build .localaws .pytest_cache
