@@ -9,7 +9,9 @@ requests read them.
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 
 LOCK = threading.RLock()
+log = logging.getLogger(__name__)
 
 
 class AwsError(JsonRESTError):
@@ -58,3 +61,38 @@ def parse_json(body: bytes) -> dict:
     if not isinstance(data, dict):
         raise TypeError("body must be a JSON object")
     return data
+
+
+class Ticker:
+    """The background thread of an emulated release engine (CodeDeploy deployments, ECS service deployments):
+    every ``interval`` seconds, under :data:`LOCK`, it reads the engine's clock and calls ``tick(now)`` on each run
+    of ``runs`` (id -> run), dropping the runs that are ``finished``. A run whose tick raises is handed to
+    ``crashed(run, exc)`` (which ends it) and logged; the thread itself never dies of it."""
+
+    def __init__(self, name: str, runs: dict[str, Any], clock: Callable[[], float],
+                 crashed: Callable[[Any, Exception], None], interval: float = 0.02) -> None:
+        self.name, self.runs, self.clock, self.crashed, self.interval = name, runs, clock, crashed, interval
+        self._thread: threading.Thread | None = None
+
+    def ensure(self) -> None:
+        """Start the thread unless it runs."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                with LOCK:
+                    now = self.clock()
+                    for ident, run in list(self.runs.items()):
+                        try:
+                            run.tick(now)
+                        except Exception as exc:
+                            log.exception("%s: run %s crashed", self.name, ident)
+                            self.crashed(run, exc)
+                        if run.finished:
+                            self.runs.pop(ident, None)
+            except Exception:
+                log.exception("%s: ticker error", self.name)

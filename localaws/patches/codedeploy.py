@@ -42,7 +42,6 @@ import os
 import random
 import re
 import string
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -53,7 +52,7 @@ import yaml
 from localaws import dataplane
 from localaws.patches import ecs as ecs_patch
 from localaws.patches import elbv2 as elbv2_patch
-from localaws.patches._shared import LOCK, AwsError, control_route, serialise_calls
+from localaws.patches._shared import LOCK, AwsError, Ticker, control_route, serialise_calls
 
 log = logging.getLogger("localaws.codedeploy")
 
@@ -156,7 +155,6 @@ class Clock:
 SETTINGS = Settings()
 CLOCK = Clock()
 RUNS: dict[str, EcsRun] = {}
-_ticker: threading.Thread | None = None
 
 
 def reset() -> None:
@@ -168,29 +166,9 @@ def reset() -> None:
         SETTINGS = Settings()
 
 
-def _tick_loop() -> None:
-    while True:
-        time.sleep(TICK_SECONDS)
-        try:
-            with LOCK:
-                now = CLOCK.advance(SETTINGS.seconds_per_minute)
-                for deployment_id, run in list(RUNS.items()):
-                    try:
-                        run.tick(now)
-                    except Exception as exc:
-                        log.exception("localaws codedeploy: deployment %s crashed", deployment_id)
-                        run.internal_error(exc)
-                    if run.finished:
-                        RUNS.pop(deployment_id, None)
-        except Exception:
-            log.exception("localaws codedeploy: ticker error")
-
-
-def _ensure_ticker() -> None:
-    global _ticker
-    if _ticker is None or not _ticker.is_alive():
-        _ticker = threading.Thread(target=_tick_loop, name="localaws-codedeploy", daemon=True)
-        _ticker.start()
+# Advances every deployment on the emulated clock (the ECS blue/green emulation shares the clock, not the thread).
+TICKER = Ticker("localaws-codedeploy", RUNS, lambda: CLOCK.advance(SETTINGS.seconds_per_minute),
+                lambda run, exc: run.internal_error(exc), TICK_SECONDS)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -1487,7 +1465,7 @@ def install_api() -> None:
             run = EcsRun(backend, deployment, group, config)
             deployment.localaws_run = run
             RUNS[deployment.deployment_id] = run
-            _ensure_ticker()
+            TICKER.ensure()
         return ActionResult({"deploymentId": deployment.deployment_id})
 
     @handler
@@ -1759,7 +1737,7 @@ def apply() -> None:
     serialise_calls(CodeDeployResponse)
     control_route("/_localaws/codedeploy/time-scale", _time_scale_route)
     control_route("/_localaws/codedeploy/hooks", _hooks_route)
-    _ensure_ticker()
+    TICKER.ensure()
 
 
 __all__ = ["apply", "parse_appspec", "reset", "traffic_steps"]

@@ -36,14 +36,13 @@ import logging
 import math
 import random
 import string
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from localaws.patches import codedeploy, ecs
 from localaws.patches import elbv2 as elbv2_patch
-from localaws.patches._shared import LOCK, AwsError, control_route
+from localaws.patches._shared import LOCK, AwsError, Ticker, control_route
 
 log = logging.getLogger("localaws.ecs_bluegreen")
 
@@ -67,7 +66,6 @@ class Settings:
 
 SETTINGS = Settings()
 RUNS: dict[str, Run] = {}
-_ticker: threading.Thread | None = None
 
 
 def reset() -> None:
@@ -689,29 +687,8 @@ class Run:
         self.wait = step
 
 
-def _tick_loop() -> None:
-    while True:
-        time.sleep(TICK_SECONDS)
-        try:
-            with LOCK:
-                now = codedeploy.CLOCK.advance(codedeploy.SETTINGS.seconds_per_minute)
-                for arn, run in list(RUNS.items()):
-                    try:
-                        run.tick(now)
-                    except Exception:
-                        log.exception("localaws ecs: service deployment %s crashed", arn)
-                        run._stop("The local ECS blue/green emulation failed.")
-                    if run.finished:
-                        RUNS.pop(arn, None)
-        except Exception:
-            log.exception("localaws ecs: ticker error")
-
-
-def _ensure_ticker() -> None:
-    global _ticker
-    if _ticker is None or not _ticker.is_alive():
-        _ticker = threading.Thread(target=_tick_loop, name="localaws-ecs-bluegreen", daemon=True)
-        _ticker.start()
+TICKER = Ticker("localaws-ecs-bluegreen", RUNS, lambda: codedeploy.CLOCK.advance(codedeploy.SETTINGS.seconds_per_minute),
+                lambda run, _exc: run._stop("The local ECS blue/green emulation failed."), TICK_SECONDS)
 
 
 # -- starting deployments ------------------------------------------------------------------------
@@ -757,7 +734,7 @@ def start_deployment(backend: Any, service: Any, source_task_definition: str | N
     run = Run(deployment, blue_tg, green_tg)
     run.source_task_definition = source_task_definition
     RUNS[deployment.arn] = run
-    _ensure_ticker()
+    TICKER.ensure()
     return deployment
 
 
@@ -986,7 +963,7 @@ def apply() -> None:
     install_api()
     control_route("/_localaws/ecs/hooks", _hooks_route)
     control_route("/_localaws/ecs/deployments", _deployments_route)
-    _ensure_ticker()
+    TICKER.ensure()
 
 
 __all__ = ["apply", "reset", "traffic_steps", "validate"]
