@@ -27,7 +27,7 @@ SERVICES_AS_WRITTEN = [API, {k: v for k, v in WEB.items() if k != "path_patterns
 # What the plan must report as changed: the first resource of every role, each from its own task.
 PLANNED = {
     "seed.fargate.network : VPC",
-    "seed.fargate.network : Public subnets (load balancer, NAT gateways)",
+    "seed.fargate.network : Subnets (public for the load balancer and NAT gateways, private for the Fargate tasks)",
     ("seed.fargate.network : Security groups | the load balancer's and the tasks' (and the VPC endpoints'), each open to the"
      " others only where needed"),
     "seed.fargate.ecr : Repositories | under --check, the ones that would be created",
