@@ -36,7 +36,7 @@ PLANNED = {
     "seed.fargate.ecs_cluster : Cluster | converge with its capacity providers and default strategy",
     "seed.fargate.alb : Target groups | converge a blue and a green group per service",
     "seed.fargate.alb : Load balancer | under --check, the load balancer that would be created with its target groups",
-    "seed.fargate.cloudwatch : Log groups | converge one per service",
+    "seed.fargate.cloudwatch : Log groups | converge one per service with its metric filters",
     "seed.fargate.ecs_service : Task definitions | register a revision where no revision of the family is the desired one",
     "seed.fargate.ecs_service : Services | under --check, the services that would be created in the network still to be made",
     "seed.fargate.cloudwatch : Alarms | converge every alarm, remove the stack's alarms no longer described",

@@ -276,7 +276,7 @@ def test_cloudwatch_role_converge_idempotent_check_teardown(run_playbook, boto, 
         t["task"]["name"] for p in check.plays for t in p["tasks"] if any(h.get("changed") for h in t["hosts"].values())
     }
     assert {
-        ROLE + "Log groups | report retention drift (check mode)",
+        ROLE + "Log groups | converge one per service with its metric filters",
         ROLE + "Alarms | converge every alarm, remove the stack's alarms no longer described",
         ROLE + "Budget | converge the monthly cost budget of the stack",
     } <= changed
