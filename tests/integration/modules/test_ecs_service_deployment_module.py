@@ -276,3 +276,37 @@ def test_deployment_history_is_what_ecs_recorded(boto, run_playbook, platform):
     assert run.rc == 0, run.failure_messages()
     assert [d["status"] for d in deployments(boto)] == ["SUCCESSFUL", "SUCCESSFUL"]
     assert deployments(boto)[0]["serviceDeploymentArn"] == result_of(run)["deployment_id"]
+
+
+# -- playbooks/rollback.yml on an ECS-controlled service ------------------------------------------------
+
+ROLLBACK = "playbooks/rollback.yml"
+
+
+def rollback_playbook(run_playbook, platform):
+    return run_playbook(ROLLBACK, {
+        "ecs_cluster_name": platform["cluster_name"], "rollback_service": "web", "rollback_poll_interval": 0.05,
+        "stack_services": [{"name": "web", "container_port": 8080, "deployment_controller": "ecs"}]})
+
+
+def test_rollback_playbook_after_and_during_a_release(run_playbook, boto, platform):
+    assert release(run_playbook, platform, 2).rc == 0
+    after = rollback_playbook(run_playbook, platform)
+    assert after.rc == 0, after.failure_messages()
+    assert [c["action"] for c in after.writes] == ["UpdateService"]       # no CodeDeploy call at all
+    result = after.task_results("Summary | keep the outcome in rollback_result")[0]["ansible_facts"]["rollback_result"]
+    assert (result["controller"], result["action"], result["status"]) == ("ecs", "released_previous", "SUCCESSFUL")
+    assert result["live_task_definition"] == "web:1" and result["live_target_group"] == "web-blue"
+    assert prod(boto, platform) == {platform["blue_tg_arn"]}
+
+    boto("ecs").update_service(cluster=platform["cluster_name"], service="web",
+                               deploymentConfiguration=dict(LONG_BAKE, alarms={"alarmNames": [], "enable": False,
+                                                                               "rollback": False}))
+    assert release(run_playbook, platform, 3, release_wait=False).changed == 1
+    during = rollback_playbook(run_playbook, platform)
+    assert during.rc == 0, during.failure_messages()
+    assert [c["action"] for c in during.writes] == ["StopServiceDeployment"]
+    result = during.task_results("Summary | keep the outcome in rollback_result")[0]["ansible_facts"]["rollback_result"]
+    assert (result["action"], result["status"]) == ("stopped", "ROLLBACK_SUCCESSFUL")
+    assert result["rollback_info"]["service_revision_arn"] and result["live_task_definition"] == "web:1"
+    assert service(boto)["taskDefinition"] == platform["td_v1"]
