@@ -5,9 +5,12 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html) a
 
 * The service scheduler keeps ``desiredCount`` tasks running: for a service with
   task sets (CODE_DEPLOY / EXTERNAL controllers) each PRIMARY/ACTIVE task set's
-  ``computedDesiredCount`` of its task definition, otherwise the service's
-  ``desiredCount`` of its task definition (a new task definition replaces the
-  old tasks once the new ones run). A reconcile thread compares every second.
+  ``computedDesiredCount`` of its task definition; for an ECS-native blue/green
+  service (strategy BLUE_GREEN / LINEAR / CANARY) ``desiredCount`` tasks of each
+  service revision its deployment wants, each in its own target group
+  (``ecs_bluegreen.dataplane_tasks``); otherwise the service's ``desiredCount``
+  of its task definition (a new task definition replaces the old tasks once the
+  new ones run). A reconcile thread compares every second.
 * A task moves PROVISIONING (namespace and address) → PENDING (containers
   created) → RUNNING → DEACTIVATING (deregistered from its target groups, waits
   for the deregistration delay) → STOPPING (SIGTERM, SIGKILL after
@@ -334,6 +337,13 @@ class TaskEngine:
                                 network=task_set.network_configuration or service.network_configuration,
                                 load_balancers=list(task_set.load_balancers or []),
                                 started_by=task_set.id)
+                    elif service.task_definition and (revisions := _bluegreen_tasks(backend, service)) is not None:
+                        # ECS-native blue/green: the blue and green service revisions' tasks, each in its group
+                        for revision in revisions:
+                            desired[(service.arn, revision["key"])] = dict(
+                                base, task_set=None, task_definition=revision["task_definition"],
+                                count=revision["count"], network=revision["network"],
+                                load_balancers=revision["load_balancers"], started_by=revision["started_by"])
                     elif service.task_definition:
                         deployments = getattr(service, "deployments", None) or []
                         started_by = f"ecs-svc/{deployments[0].get('id', '')}" if deployments else "ecs-svc"
@@ -643,6 +653,15 @@ class TaskEngine:
             delay = max(delay, int(attrs.get("deregistration_delay.timeout_seconds", 300)))
         task.targets = []
         return delay * _seconds_per_aws_minute() / 60.0
+
+
+def _bluegreen_tasks(backend: Any, service: Any) -> list[dict] | None:
+    """What ECS-native blue/green (localaws/patches/ecs_bluegreen.py) wants run for ``service``, or None."""
+    try:
+        from localaws.patches import ecs_bluegreen
+    except ImportError:
+        return None
+    return ecs_bluegreen.dataplane_tasks(backend, service)
 
 
 # -- moto models -------------------------------------------------------------------------------
