@@ -24,6 +24,9 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html) a
   ``CannotPullContainerError: ...`` (stopCode ``TaskFailedToStart``); a service
   keeps retrying with back-off, as the scheduler's throttle logic does
   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html).
+  Unlike AWS, a *non-essential* container whose image cannot be resolved (a sidecar
+  from a public registry, such as the X-Ray daemon) is skipped: the task runs without
+  it, the container reported STOPPED with the CannotPullContainerError as its reason.
 * RUNNING tasks are registered as ``ip`` targets (task IP, container port) in the
   target groups of their task set or service.
 
@@ -467,7 +470,13 @@ class TaskEngine:
             plans = []
             task.model.pull_started_at = _now()
             for container in task.containers:
-                image = images.resolve_image(container.definition["image"])
+                try:
+                    image = images.resolve_image(container.definition["image"])
+                except images.ImageNotFound as exc:
+                    if container.essential:
+                        raise
+                    _skip_container(task, container, exc)
+                    continue
                 with _lock():
                     target = awslogs.awslogs_target(container.definition, task.model.id, task.account, task.region)
                     secret_env = secrets.resolve(container.definition)
@@ -725,6 +734,17 @@ def _container_model(task_model: Any, task_definition: Any, definition: dict) ->
     model.health_status = "UNKNOWN"
     model.essential = definition.get("essential", True) is not False
     return model
+
+
+def _skip_container(task: LocalTask, container: ContainerRun, exc: Exception) -> None:
+    """A non-essential container whose image is not available here (a sidecar from a public registry, such as the
+    X-Ray daemon of ``stack_tracing``: this endpoint pulls nothing from the internet) is not run, and the task runs
+    without it. AWS would pull it, or fail the whole task (CannotPullContainerError) when it cannot; here it is
+    reported STOPPED with that reason, as a container that could not start."""
+    LOG.warning("task %s: non-essential container %s not run: %s", task.model.id, container.name, exc)
+    container.exited = True
+    container.model.last_status = "STOPPED"
+    container.model.reason = f"CannotPullContainerError: {exc} (localaws: non-essential container skipped)"
 
 
 def _set_task_address(task: LocalTask, ip: str) -> None:
