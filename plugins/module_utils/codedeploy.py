@@ -19,6 +19,7 @@ botocore exceptions; the modules turn them into ``fail_json_aws``.
 import datetime
 import hashlib
 import json
+import re
 import time
 
 try:
@@ -32,6 +33,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
     is_boto3_error_code,
 )
+from ansible_collections.amazon.aws.plugins.module_utils.iam import get_aws_account_info
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
@@ -73,6 +75,22 @@ class CodeDeployError(Exception):
 # --------------------------------------------------------------------------------------
 # ARNs and tags
 # --------------------------------------------------------------------------------------
+def account_and_partition(module, client):
+    """The account and partition of the ARNs the tags are read and written on: O(account_id) with the client's
+    partition when given (no call), else the caller's (one C(sts:GetCallerIdentity) call)."""
+    account_id = module.params.get("account_id")
+    if account_id:
+        return account_id, client.meta.partition
+    return get_aws_account_info(module)
+
+
+def check_account_id(module):
+    """Refuse a malformed O(account_id) before any call."""
+    account_id = module.params.get("account_id")
+    if account_id is not None and not re.match(r"^[0-9]{12}$", account_id):
+        module.fail_json(msg=f"account_id: {account_id!r} is not a 12-digit AWS account ID")
+
+
 def application_arn(partition, region, account_id, application_name):
     return f"arn:{partition}:codedeploy:{region}:{account_id}:application:{application_name}"
 

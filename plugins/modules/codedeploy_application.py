@@ -22,6 +22,13 @@ options:
     required: true
     type: str
     aliases: ['application_name']
+  account_id:
+    description:
+      - The 12-digit account of the application's ARN, on which its tags are read and written.
+      - When omitted, one C(sts:GetCallerIdentity) call finds it (the caller's account); give it to spare that call
+        (the seed.fargate.codedeploy role passes the account site.yml looked up once).
+    type: str
+    version_added: 0.1.0
   state:
     description:
       - Whether the application should exist.
@@ -102,14 +109,15 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.iam import get_aws_account_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
 )
 from ansible_collections.seed.fargate.plugins.module_utils.codedeploy import (
+    account_and_partition,
     application_arn,
+    check_account_id,
     ensure_tags,
     get_application,
     snake_keep_tags,
@@ -163,13 +171,15 @@ def main():
         "compute_platform": {"type": "str", "default": "ECS", "choices": ["ECS", "Server", "Lambda"]},
         "tags": {"type": "dict", "aliases": ["resource_tags"]},
         "purge_tags": {"type": "bool", "default": True},
+        "account_id": {"type": "str"},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    check_account_id(module)
     client = module.client("codedeploy", retry_decorator=AWSRetry.jittered_backoff())
     name = module.params["name"]
 
     try:
-        account_id, partition = get_aws_account_info(module)
+        account_id, partition = account_and_partition(module, client)
         arn = application_arn(partition, module.region, account_id, name)
         current = describe(client, name, arn)
         if module.params["state"] == "absent":

@@ -30,6 +30,13 @@ options:
     required: true
     type: str
     aliases: ['deployment_group_name']
+  account_id:
+    description:
+      - The 12-digit account of the group's ARN, on which its tags are read and written.
+      - When omitted, one C(sts:GetCallerIdentity) call finds it (the caller's account); give it to spare that call
+        (the seed.fargate.codedeploy role passes the account site.yml looked up once).
+    type: str
+    version_added: 0.1.0
   state:
     description:
       - Whether the deployment group should exist.
@@ -128,8 +135,8 @@ options:
     type: bool
     default: false
 notes:
-  - Tags are applied with C(TagResource) on the group's ARN, built from the caller's account and partition
-    (C(sts:GetCallerIdentity)).
+  - Tags are applied with C(TagResource) on the group's ARN, built from O(account_id) or else the caller's account and
+    partition (C(sts:GetCallerIdentity)).
 extends_documentation_fragment:
   - seed.fargate.attributes.converge
   - amazon.aws.common.modules
@@ -265,14 +272,15 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.iam import get_aws_account_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
 )
 from ansible_collections.seed.fargate.plugins.module_utils.codedeploy import (
+    account_and_partition,
     build_deployment_group_spec,
+    check_account_id,
     deployment_group_arn,
     ensure_tags,
     get_deployment_group,
@@ -356,6 +364,7 @@ def main():
     argument_spec = {
         "application_name": {"required": True, "type": "str"},
         "name": {"required": True, "type": "str", "aliases": ["deployment_group_name"]},
+        "account_id": {"type": "str"},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "service_role_arn": {"type": "str"},
         "deployment_config_name": {"type": "str", "default": "CodeDeployDefault.ECSAllAtOnce"},
@@ -383,12 +392,13 @@ def main():
     ]
     module = AnsibleAWSModule(argument_spec=argument_spec, required_if=required_if, supports_check_mode=True)
     validate(module)
+    check_account_id(module)
     client = module.client("codedeploy", retry_decorator=AWSRetry.jittered_backoff())
     application_name, name = module.params["application_name"], module.params["name"]
 
     differences = None
     try:
-        account_id, partition = get_aws_account_info(module)
+        account_id, partition = account_and_partition(module, client)
         arn = deployment_group_arn(partition, module.region, account_id, application_name, name)
         current = describe(client, application_name, name, arn)
         if module.params["state"] == "absent":

@@ -30,7 +30,7 @@ PLANNED = {
     "seed.fargate.network : Subnets (public for the load balancer and NAT gateways, private for the Fargate tasks)",
     ("seed.fargate.network : Security groups | the load balancer's and the tasks' (and the VPC endpoints'), each open to the"
      " others only where needed"),
-    "seed.fargate.ecr : Repositories | under --check, the ones that would be created",
+    "seed.fargate.ecr : Repositories | converge one per service",
     "seed.fargate.data : Tables | converge one per service with a table (on-demand, tagged)",
     "seed.fargate.iam : Roles | converge the task execution role, one task role per service and the CodeDeploy role",
     "seed.fargate.ecs_cluster : Cluster | converge with its capacity providers and default strategy",

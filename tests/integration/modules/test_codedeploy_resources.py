@@ -65,6 +65,12 @@ def test_application_and_group_lifecycle(run_playbook, boto, platform):
     again = run_playbook(PRESENT, first)
     assert again.rc == 0 and again.changed == 0
     assert write_actions(again) == []
+    # The ARNs (for the tags) from the caller's account, or with account_id given, from it without an STS call.
+    assert [c["action"] for c in again.calls if c["service"] == "sts"] == ["GetCallerIdentity"] * 2
+    known = run_playbook(PRESENT, dict(first, account_id="123456789012"))
+    assert known.rc == 0 and known.changed == 0 and [c for c in known.calls if c["service"] == "sts"] == []
+    bad = run_playbook(PRESENT, dict(first, account_id="1234"))
+    assert bad.rc != 0 and bad.calls == [] and any("12-digit" in m for m in bad.failure_messages())
 
     updated_vars = dict(first, deployment_config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
                         termination_wait_time=15, alarms=[platform["alarm_name"]], auto_rollback_on_alarm=True,
