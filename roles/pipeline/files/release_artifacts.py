@@ -5,7 +5,8 @@ Run by ``buildspec.yml`` in CodeBuild (and by hand or by tests)::
 
     release_artifacts.py tag                         # image tag of this build (the commit, short)
     release_artifacts.py images --tag TAG            # "<service>\t<image>\t<context>\t<dockerfile>" per image to build
-    release_artifacts.py write --tag TAG --out DIR   # DIR/<service>/{taskdef.json,appspec.yaml,imageDetail.json}
+    release_artifacts.py write --tag TAG --out DIR   # DIR/<service>/{taskdef.json,appspec.yaml,imageDetail.json,
+                                                     #                imagedefinitions.json}
 
 What a service's task definition is comes from the same places a converge
 takes it from, never a copy:
@@ -23,7 +24,8 @@ takes it from, never a copy:
 ``taskdef.json`` names the image ``<IMAGE1_NAME>`` and ``appspec.yaml`` the task
 definition ``<TASK_DEFINITION>``: CodeDeployToECS substitutes the image from
 ``imageDetail.json`` (its action sets ``Image1ContainerName: IMAGE1_NAME``) and the ARN
-of the revision it registers.
+of the revision it registers. ``imagedefinitions.json`` (``[{"name": <container>, "imageUri": <image>}]``) is the
+input of CodePipeline's ECS action, which releases the services ECS itself deploys (``deployment_controller: ecs``).
 
 Needs Python 3.9+, PyYAML and Jinja2 (``requirements-release.txt`` beside it).
 """
@@ -52,7 +54,7 @@ IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"
 TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
 # The value of the CodeDeployToECS action's Image1ContainerName (the placeholder without <>).
 IMAGE_PLACEHOLDER_NAME = IMAGE_PLACEHOLDER.strip("<>")
-ARTIFACT_FILES = ("taskdef.json", "appspec.yaml", "imageDetail.json")
+ARTIFACT_FILES = ("taskdef.json", "appspec.yaml", "imageDetail.json", "imagedefinitions.json")
 TAG_LENGTH = 8
 
 
@@ -248,7 +250,8 @@ def appspec(variables: Variables, service: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(variables: Variables, tag: str, out: Path, only: list[str] | None = None) -> list[Path]:
-    """Write ``out/<service>/{taskdef.json,appspec.yaml,imageDetail.json}``; return the directories."""
+    """Write ``out/<service>/{taskdef.json,appspec.yaml,imageDetail.json,imagedefinitions.json}``; return the
+    directories."""
     written = []
     for service in services(variables, only):
         directory = out / service["name"]
@@ -258,6 +261,8 @@ def write(variables: Variables, tag: str, out: Path, only: list[str] | None = No
             json.dumps(task_definition(variables, service, IMAGE_PLACEHOLDER), indent=2) + "\n")
         (directory / "appspec.yaml").write_text(yaml.safe_dump(appspec(variables, service), sort_keys=False))
         (directory / "imageDetail.json").write_text(json.dumps({"ImageURI": image}, indent=2) + "\n")
+        (directory / "imagedefinitions.json").write_text(
+            json.dumps([{"name": service["name"], "imageUri": image}], indent=2) + "\n")
         written.append(directory)
     return written
 

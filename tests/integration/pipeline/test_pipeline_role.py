@@ -4,8 +4,10 @@ check mode, teardown, CodeStar source, validation."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.platform.policies import findings
 
@@ -150,3 +152,33 @@ def test_bad_input_fails_before_any_write_naming_the_variable(run_playbook):
     run = run_playbook(PLAYBOOK, extra_vars={"stack_pipeline": {"source": "git"}})
     assert run.rc != 0
     assert "pipeline_source" in run.stdout + run.stderr
+
+
+def test_an_ecs_released_service_is_deployed_with_the_ecs_action(run_playbook, boto):
+    """deployment_controller: ecs (issue 15): CodePipeline's ECS action (imagedefinitions.json) instead of
+    CodeDeployToECS, and the pipeline role may update that service only; the CodeDeploy service is unchanged."""
+    stack = run_playbook("playbooks/pipeline.yml", extra_vars={"stack_services": _ecs_api_services()})
+    assert stack.rc == 0, stack.failure_messages() or stack.stdout[-3000:]
+    deploy = boto("codepipeline").get_pipeline(name="seed")["pipeline"]["stages"][2]["actions"]
+    actions = {a["name"]: a for a in deploy}
+    assert actions["deploy-api"]["actionTypeId"]["provider"] == "ECS"
+    assert actions["deploy-api"]["configuration"] == {"ClusterName": "seed", "ServiceName": "api",
+                                                      "FileName": "imagedefinitions.json"}
+    assert actions["deploy-web"]["actionTypeId"]["provider"] == "CodeDeployToECS"
+    assert actions["deploy-web"]["configuration"]["DeploymentGroupName"] == "seed-web"
+    statements = _statements(boto, "seed-codepipeline")
+    assert statements["EcsDeploy"]["Resource"] in (f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/seed/api",
+                                                   [f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/seed/api"])
+    assert not any("deploymentgroup:seed/seed-api" in str(s.get("Resource")) for s in statements.values())
+    document = {"Version": "2012-10-17", "Statement": list(statements.values())}
+    assert findings(document) == []
+    again = run_playbook("playbooks/pipeline.yml", extra_vars={"stack_services": _ecs_api_services()})
+    assert again.rc == 0 and again.changed == 0, again.failure_messages()
+    assert run_playbook(TEARDOWN).rc == 0
+
+
+def _ecs_api_services() -> list[dict]:
+    """The local stack's services with api released by ECS."""
+    stack = yaml.safe_load((Path(__file__).resolve().parents[3] / "inventories/local/group_vars/all/stack.yml").read_text())
+    api, web = stack["stack_services"]
+    return [dict(api, deployment_controller="ecs"), web]
