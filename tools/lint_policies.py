@@ -69,7 +69,9 @@ def findings(document: dict) -> list[str]:
 def _stack_vars(path: Path) -> None:
     stack = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
     services = [dict(s, secrets=SECRETS) if i == 0 else s for i, s in enumerate(stack["stack_services"])]
-    path.write_text(yaml.safe_dump({"stack_services": services}))
+    # X-Ray tracing on for the first service: its task role gets the daemon's writes, linted too
+    path.write_text(yaml.safe_dump({"stack_services": services,
+                                    "stack_tracing": {"enabled": True, "services": [services[0]["name"]]}}))
 
 
 def main() -> int:

@@ -7,6 +7,8 @@
 # The API and Express alternate over ROUNDS rounds (default 3; medians printed), so neither
 # always runs first on a machine that warms up or gets busier.
 #   bench/services/run.sh            DURATION=5 CONNECTIONS=32 ROUNDS=5 bench/services/run.sh
+# TRACING=1 runs the API with X-Ray tracing on, every request sampled (XRAY_SAMPLING_RATE=1, the worst case),
+# its segments sent to a UDP sink standing in for the daemon.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -67,9 +69,19 @@ echo "building the SPA..." >&2
 (cd "$WEB" && npx --no-install vite build --outDir "$WORK/dist" --emptyOutDir >/dev/null)
 
 API_PORT="$(free_port)"
+TRACING_ENV=()
+if [ "${TRACING:-0}" = 1 ]; then
+    XRAY_PORT="$(free_port)"
+    "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+while True: s.recv(65536)' "$XRAY_PORT" &
+    echo "$!" >>"$PIDFILE"
+    TRACING_ENV=(AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:$XRAY_PORT" XRAY_SAMPLING_RATE=1)
+    echo "X-Ray tracing on, every request sampled, segments to udp 127.0.0.1:$XRAY_PORT" >&2
+fi
 # production settings: INFO level, i.e. one JSON access-log line per request
-(cd "$REPO/services/api" && PORT="$API_PORT" DRAIN_SECONDS=0 LOG_LEVEL=INFO \
-    exec "$PY" -m seedapi.server >"$WORK/api.log" 2>&1) &
+(cd "$REPO/services/api" && exec env "${TRACING_ENV[@]}" PORT="$API_PORT" DRAIN_SECONDS=0 LOG_LEVEL=INFO \
+    "$PY" -m seedapi.server >"$WORK/api.log" 2>&1) &
 echo "$!" >>"$PIDFILE"
 wait_url "http://127.0.0.1:$API_PORT/api/health"
 for i in $(seq 20); do

@@ -5,9 +5,12 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html) a
 
 * The service scheduler keeps ``desiredCount`` tasks running: for a service with
   task sets (CODE_DEPLOY / EXTERNAL controllers) each PRIMARY/ACTIVE task set's
-  ``computedDesiredCount`` of its task definition, otherwise the service's
-  ``desiredCount`` of its task definition (a new task definition replaces the
-  old tasks once the new ones run). A reconcile thread compares every second.
+  ``computedDesiredCount`` of its task definition; for an ECS-native blue/green
+  service (strategy BLUE_GREEN / LINEAR / CANARY) ``desiredCount`` tasks of each
+  service revision its deployment wants, each in its own target group
+  (``ecs_bluegreen.dataplane_tasks``); otherwise the service's ``desiredCount``
+  of its task definition (a new task definition replaces the old tasks once the
+  new ones run). A reconcile thread compares every second.
 * A task moves PROVISIONING (namespace and address) → PENDING (containers
   created) → RUNNING → DEACTIVATING (deregistered from its target groups, waits
   for the deregistration delay) → STOPPING (SIGTERM, SIGKILL after
@@ -21,6 +24,9 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html) a
   ``CannotPullContainerError: ...`` (stopCode ``TaskFailedToStart``); a service
   keeps retrying with back-off, as the scheduler's throttle logic does
   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html).
+  Unlike AWS, a *non-essential* container whose image cannot be resolved (a sidecar
+  from a public registry, such as the X-Ray daemon) is skipped: the task runs without
+  it, the container reported STOPPED with the CannotPullContainerError as its reason.
 * RUNNING tasks are registered as ``ip`` targets (task IP, container port) in the
   target groups of their task set or service.
 
@@ -334,6 +340,13 @@ class TaskEngine:
                                 network=task_set.network_configuration or service.network_configuration,
                                 load_balancers=list(task_set.load_balancers or []),
                                 started_by=task_set.id)
+                    elif service.task_definition and (revisions := _bluegreen_tasks(backend, service)) is not None:
+                        # ECS-native blue/green: the blue and green service revisions' tasks, each in its group
+                        for revision in revisions:
+                            desired[(service.arn, revision["key"])] = dict(
+                                base, task_set=None, task_definition=revision["task_definition"],
+                                count=revision["count"], network=revision["network"],
+                                load_balancers=revision["load_balancers"], started_by=revision["started_by"])
                     elif service.task_definition:
                         deployments = getattr(service, "deployments", None) or []
                         started_by = f"ecs-svc/{deployments[0].get('id', '')}" if deployments else "ecs-svc"
@@ -457,7 +470,13 @@ class TaskEngine:
             plans = []
             task.model.pull_started_at = _now()
             for container in task.containers:
-                image = images.resolve_image(container.definition["image"])
+                try:
+                    image = images.resolve_image(container.definition["image"])
+                except images.ImageNotFound as exc:
+                    if container.essential:
+                        raise
+                    _skip_container(task, container, exc)
+                    continue
                 with _lock():
                     target = awslogs.awslogs_target(container.definition, task.model.id, task.account, task.region)
                     secret_env = secrets.resolve(container.definition)
@@ -645,6 +664,15 @@ class TaskEngine:
         return delay * _seconds_per_aws_minute() / 60.0
 
 
+def _bluegreen_tasks(backend: Any, service: Any) -> list[dict] | None:
+    """What ECS-native blue/green (localaws/patches/ecs_bluegreen.py) wants run for ``service``, or None."""
+    try:
+        from localaws.patches import ecs_bluegreen
+    except ImportError:
+        return None
+    return ecs_bluegreen.dataplane_tasks(backend, service)
+
+
 # -- moto models -------------------------------------------------------------------------------
 class _AwsvpcLess:
     """A task definition seen as non-awsvpc, for a task whose service has no subnet (moto's Task
@@ -706,6 +734,17 @@ def _container_model(task_model: Any, task_definition: Any, definition: dict) ->
     model.health_status = "UNKNOWN"
     model.essential = definition.get("essential", True) is not False
     return model
+
+
+def _skip_container(task: LocalTask, container: ContainerRun, exc: Exception) -> None:
+    """A non-essential container whose image is not available here (a sidecar from a public registry, such as the
+    X-Ray daemon of ``stack_tracing``: this endpoint pulls nothing from the internet) is not run, and the task runs
+    without it. AWS would pull it, or fail the whole task (CannotPullContainerError) when it cannot; here it is
+    reported STOPPED with that reason, as a container that could not start."""
+    LOG.warning("task %s: non-essential container %s not run: %s", task.model.id, container.name, exc)
+    container.exited = True
+    container.model.last_status = "STOPPED"
+    container.model.reason = f"CannotPullContainerError: {exc} (localaws: non-essential container skipped)"
 
 
 def _set_task_address(task: LocalTask, ip: str) -> None:

@@ -1,4 +1,4 @@
-"""Helpers shared by the codedeploy, ecs and elbv2 patches (not a patch itself).
+"""Helpers shared by the codedeploy, ecs, ecs_bluegreen and elbv2 patches (not a patch itself).
 
 ``LOCK`` serialises the API calls of the services the CodeDeploy engine touches
 with the engine's background thread: moto's backends are plain dicts and
@@ -61,6 +61,17 @@ def parse_json(body: bytes) -> dict:
     if not isinstance(data, dict):
         raise TypeError("body must be a JSON object")
     return data
+
+
+class Wait:
+    """What a release engine's run waits for: ``minutes`` AWS minutes, or less once ``until()`` is true.
+    The run's generator yields it and is sent whether the wait timed out (``until`` never held)."""
+
+    def __init__(self, minutes: float, until: Callable[[], bool] | None = None, label: str = ""):
+        self.minutes = minutes
+        self.until = until
+        self.label = label
+        self.deadline = 0.0
 
 
 class Ticker:

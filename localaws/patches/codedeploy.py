@@ -49,10 +49,10 @@ from typing import Any
 
 import yaml
 
-from localaws import dataplane
+from localaws.patches import _readiness
 from localaws.patches import ecs as ecs_patch
 from localaws.patches import elbv2 as elbv2_patch
-from localaws.patches._shared import LOCK, AwsError, Ticker, control_route, serialise_calls
+from localaws.patches._shared import LOCK, AwsError, Ticker, Wait, control_route, serialise_calls
 
 log = logging.getLogger("localaws.codedeploy")
 
@@ -67,13 +67,8 @@ HOOK_TIMEOUT_MINUTES = 60.0   # AWS fails a hook that does not report within an 
 # such a deployment with "The deployment timed out while waiting for the replacement task set to
 # become healthy. This time out period is 60 minutes." (the error CodeDeploy reports; the wait is
 # the Install step of https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html#deployment-steps-what-happens).
-READY_TIMEOUT_MINUTES = 60.0
-# Replacement tasks that fail (TaskFailedToStart, an essential container exiting, container health
-# checks) before the task set is ready: at this many the deployment fails at once rather than at the
-# timeout. 3 is the floor of ECS's own failed-task threshold for deployments that cannot reach a steady
-# state (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html).
-FAILED_TASK_LIMIT = 3
-HEALTH_POLL_SECONDS = 0.2     # real seconds between readings of the replacement's tasks and targets
+# The readiness rules (and FAILED_TASK_LIMIT) are localaws/patches/_readiness.py's, shared with ECS blue/green.
+READY_TIMEOUT_MINUTES = _readiness.READY_TIMEOUT_MINUTES
 TICK_SECONDS = 0.02
 CREATED = datetime(2014, 10, 6, tzinfo=UTC)  # createTime of the predefined configs
 
@@ -393,14 +388,6 @@ class DeploymentFailure(Exception):
         self.message = message
 
 
-class Wait:
-    def __init__(self, minutes: float, until: Any = None, label: str = ""):
-        self.minutes = minutes
-        self.until = until
-        self.label = label
-        self.deadline = 0.0
-
-
 class EcsRun:
     """One ECS blue/green deployment, advanced by the ticker (always under LOCK)."""
 
@@ -435,7 +422,10 @@ class EcsRun:
         # health is watched (from readiness to the end of AllowTraffic), the last reading of it.
         self.ready_deadline: float | None = None
         self.watch_health = False
-        self._health_reading: tuple[float, tuple[str, str]] | None = None
+        self.reading = _readiness.Reading(
+            self.elbv2, self._replacement_tasks,
+            lambda: int(getattr(self.replacement_ts, "computed_desired_count", 0) or 0),
+            lambda: self.replacement_tg, "replacement")
         self.finished = False
         self.gen = self._process()
         self.gen_started = False
@@ -664,7 +654,7 @@ class EcsRun:
     # balancer's real health checks; off, nothing runs and the task set is ready at once, as before.
     def _install_ready(self):
         self._install()
-        if self._real_tasks() or self._real_health():
+        if _readiness.watched():
             self.ready_deadline = CLOCK.minutes + READY_TIMEOUT_MINUTES
             yield from self._await_replacement()
 
@@ -676,30 +666,12 @@ class EcsRun:
             yield from self._await_replacement()
             self.watch_health = True
 
-    @staticmethod
-    def _real_tasks() -> bool:
-        if not dataplane.running("tasks"):
-            return False
-        from localaws.dataplane import tasks
-
-        return tasks.active()
-
-    @staticmethod
-    def _real_health() -> bool:
-        return dataplane.running("alb")
-
     def _await_replacement(self):
-        self._health_reading = None  # a reading from before (another listener setup) says nothing now
-        while True:
-            remaining = max((self.ready_deadline or 0.0) - CLOCK.minutes, 0.0)
-            timed_out = yield Wait(remaining, until=lambda: self._replacement_status(cached=True)[0] in
-                                   ("ready", "failed"), label="replacement")
-            status, detail = self._replacement_status()
-            if status == "ready":
-                return
-            if status == "failed" or timed_out:
-                break
-        if status == "failed":
+        status, detail, timed_out = yield from _readiness.await_ready(self.reading, self.ready_deadline or 0.0,
+                                                                      lambda: CLOCK.minutes)
+        if status == "ready":
+            return
+        if not timed_out:
             raise DeploymentFailure("ECS_UPDATE_ERROR",
                                     f"The ECS service cannot be updated: the replacement task set "
                                     f"{self.replacement_ts.id} cannot reach a steady state: {detail}")
@@ -711,63 +683,16 @@ class EcsRun:
 
     def _replacement_status(self, cached: bool = False) -> tuple[str, str]:
         """("ready" | "waiting" | "unhealthy" | "failed", what is wrong) for the replacement task set."""
-        now = time.monotonic()
-        if cached and self._health_reading and now - self._health_reading[0] < HEALTH_POLL_SECONDS:
-            return self._health_reading[1]
-        reading = self._read_replacement()
-        self._health_reading = (now, reading)
-        return reading
-
-    def _read_replacement(self) -> tuple[str, str]:
-        task_set, target_group = self.replacement_ts, self.replacement_tg
-        if task_set is None or target_group is None:
+        if self.replacement_ts is None or self.replacement_tg is None:
             return "waiting", "the replacement task set does not exist yet."
-        running_ips: list[str] | None = None
-        if self._real_tasks():
-            models = [t for t in list(self.ecs.tasks.get(self.service.cluster_name, {}).values())
-                      if getattr(t, "started_by", None) == task_set.id]
-            failed = [t for t in models if _task_failed(t)]  # moto keeps tasks in launch order
-            last = (f"task {failed[-1].id} stopped ({getattr(failed[-1], 'stop_code', '')}): "
-                    f"{failed[-1].stopped_reason}") if failed else ""
-            if len(failed) >= FAILED_TASK_LIMIT:
-                return "failed", f"{len(failed)} tasks failed; the last {last}"
-            running = [t for t in models if t.last_status == "RUNNING" and t.desired_status == "RUNNING"]
-            wanted = int(getattr(task_set, "computed_desired_count", 0) or 0)
-            if len(running) < wanted:
-                return "waiting", (f"{len(running)} of {wanted} replacement tasks are RUNNING."
-                                   + (f" The last stopped {last}" if last else ""))
-            running_ips = [ip for ip in (_task_ip(t) for t in running) if ip]
-        if not self._real_health():
-            return "ready", ""
-        live = [r for r in self.elbv2.describe_target_health(target_group.arn, [])
-                if r.status not in ("draining",)]
-        if running_ips is not None:
-            by_id = {r.instance_id: r for r in live}
-            if any(ip not in by_id for ip in running_ips):
-                return "waiting", f"the replacement tasks are not registered in target group {target_group.name} yet."
-            live = [by_id[ip] for ip in running_ips]
-        used = self._group_in_use(target_group.arn)
-        bad = [r for r in live if r.status == "unhealthy"]
-        if bad:
-            return "unhealthy", (f"Target {bad[0].instance_id}:{bad[0].port} in target group {target_group.name} "
-                                 f"is unhealthy ({bad[0].reason}: {bad[0].description}).")
-        # healthy, or health checks disabled ("unavailable": the load balancer routes to it); "unused"
-        # counts only while no listener forwards to the group (its checks have not begun otherwise).
-        ok = ("healthy", "unavailable") if used else ("healthy", "unavailable", "unused")
-        pending = [r for r in live if r.status not in ok]
-        if pending:
-            return "waiting", (f"Target {pending[0].instance_id}:{pending[0].port} in target group "
-                               f"{target_group.name} is {pending[0].status}.")
-        return "ready", ""
+        return self.reading.get(cached)
 
-    def _group_in_use(self, target_group_arn: str) -> bool:
-        """True when a listener (default action or rule) of the load balancers forwards to the group."""
-        for load_balancer in list(self.elbv2.load_balancers.values()):
-            for listener in list(load_balancer.listeners.values()):
-                for _, rule in elbv2_patch.listener_action_sets(listener):
-                    if any(elbv2_patch.forwards_to(dict(a.data), target_group_arn) for a in rule.actions):
-                        return True
-        return False
+    def _replacement_tasks(self) -> list[Any]:
+        task_set = self.replacement_ts
+        if task_set is None:
+            return []
+        return [t for t in list(self.ecs.tasks.get(self.service.cluster_name, {}).values())
+                if getattr(t, "started_by", None) == task_set.id]  # moto keeps tasks in launch order
 
     def _shift(self, weight: int) -> None:
         self.weight = weight
@@ -917,22 +842,6 @@ class EcsRun:
             return
         step.deadline = now + step.minutes
         self.wait = step
-
-
-def _task_failed(task: Any) -> bool:
-    """A task that stopped without being asked to: it could not start, its essential container exited,
-    or it failed its container health checks (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-error-codes.html)."""
-    code = getattr(task, "stop_code", None)
-    return code in ("TaskFailedToStart", "EssentialContainerExited") or (
-        task.stopped_reason or "").startswith("Task failed container health checks")
-
-
-def _task_ip(task: Any) -> str:
-    for attachment in getattr(task, "attachments", None) or []:
-        for detail in attachment.get("details", []):
-            if detail.get("name") == "privateIPv4Address":
-                return detail.get("value") or ""
-    return ""
 
 
 def _rollback_deployment(run: EcsRun) -> str:

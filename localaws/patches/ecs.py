@@ -7,6 +7,8 @@
 * UpdateService on a CODE_DEPLOY service refuses what only CodeDeploy may
   change, with AWS's ``InvalidParameterException``: a task definition, a forced
   new deployment, network configuration, platform version or load balancers.
+  Service registries are refused too (set at CreateService only; UpdateService lists what a CODE_DEPLOY
+  service may change, and ``serviceRegistries`` is not among it).
   Empty values (``taskDefinition=""``, ``loadBalancers=[]``, as
   community.aws.ecs_service sends them) are ignored, as AWS ignores them.
 * CreateTaskSet / UpdateTaskSet / DeleteTaskSet / UpdateServicePrimaryTaskSet
@@ -256,6 +258,9 @@ def apply() -> None:
                 raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="platform version"))
             if service_properties.get("load_balancers"):
                 raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="load balancers"))
+            if service_properties.get("service_registries") is not None:
+                # UpdateService (API reference): a CODE_DEPLOY service's registries are set at CreateService only
+                raise invalid_parameter(CODE_DEPLOY_MESSAGE.format(what="service registries"))
             for key in ("task_definition", "force_new_deployment", "network_configuration", "platform_version",
                         "load_balancers"):
                 service_properties.pop(key, None)

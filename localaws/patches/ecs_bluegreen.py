@@ -26,6 +26,11 @@ deployments", "Deployment lifecycle hooks" and "Stopping Amazon ECS service depl
   ``POST {"hookId": ..., "status": "SUCCEEDED" | "FAILED"}`` answers one that waits. PAUSE hooks wait for
   ContinueServiceDeployment. The circuit breaker counts the green group's targets as failed while
   ``/_localaws/elbv2/target-health`` says the group is unhealthy.
+* Data plane (``LOCALAWS_DATAPLANE=1``): the task runner runs the blue revision's tasks until CLEAN_UP and the
+  green revision's from SCALE_UP (:func:`dataplane_tasks`), each in its target group; SCALE_UP and
+  TEST_TRAFFIC_SHIFT wait for the green tasks to be ready with the CodeDeploy path's rules (``_readiness.py``:
+  RUNNING, healthy by the load balancer's real checks, 60 AWS minutes at most, then rollback); real task
+  failures and real target health feed the circuit breaker; CLEAN_UP waits for the blue tasks to stop.
 
 docs/local-endpoint.md, "ECS-native blue/green", lists the differences from AWS.
 """
@@ -40,9 +45,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from localaws.patches import codedeploy, ecs
+from localaws.patches import _readiness, codedeploy, ecs
 from localaws.patches import elbv2 as elbv2_patch
-from localaws.patches._shared import LOCK, AwsError, Ticker, control_route
+from localaws.patches._shared import LOCK, AwsError, Ticker, Wait, control_route
 
 log = logging.getLogger("localaws.ecs_bluegreen")
 
@@ -57,6 +62,7 @@ HOOK_TIMEOUT_MINUTES = 60.0   # a hook without timeoutConfiguration: rolled back
 FINISHED = ("SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 STOPPABLE = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 TICK_SECONDS = 0.02
+CLEAN_UP_MINUTES = 15.0       # data plane: at most this long for the blue tasks to drain and stop in CLEAN_UP
 
 
 class Settings:
@@ -307,6 +313,15 @@ def make_revision(backend: Any, service: Any, live_tg: str | None) -> dict:
     return revision
 
 
+def _ident(revision_arn: str) -> str:
+    return revision_arn.rsplit("/", 1)[-1]
+
+
+def started_by(revision_arn: str) -> str:
+    """The startedBy of a service revision's tasks (ECS: ``ecs-svc/`` and a number)."""
+    return f"ecs-svc/{_ident(revision_arn)}"
+
+
 def _set_live_tg(backend: Any, revision_arn: str, tg: str, rule: str | None) -> None:
     revision = _state(backend).localaws_service_revisions.get(revision_arn)
     if revision is not None:
@@ -321,6 +336,11 @@ def _summary(backend: Any, revision_arn: str, service: Any, traffic: tuple[float
                                "requestedTaskCount": service.desired_count if live else 0,
                                "runningTaskCount": service.desired_count if live else 0,
                                "pendingTaskCount": 0}
+    if _readiness.real_tasks():  # data plane: the revision's tasks as the task runner runs them
+        tasks = [t for t in list(backend.tasks.get(service.cluster_name, {}).values())
+                 if getattr(t, "started_by", None) == started_by(revision_arn) and t.desired_status == "RUNNING"]
+        summary["runningTaskCount"] = sum(t.last_status == "RUNNING" for t in tasks)
+        summary["pendingTaskCount"] = sum(t.last_status in ("PROVISIONING", "PENDING") for t in tasks)
     if traffic is not None:
         summary["requestedTestTrafficWeight"], summary["requestedProductionTrafficWeight"] = traffic
     return summary
@@ -433,10 +453,21 @@ class Run:
         self.source_task_definition: str | None = None
         self.stop_request: str | None = None
         self.finished = False
-        self.wait: codedeploy.Wait | None = None
+        self.wait: Wait | None = None
         self.gen = self._process()
         self.started = False
         self.monitor_breaker = False
+        # Data plane (localaws/dataplane/tasks.py runs what dataplane_tasks() says): the green revision's tasks are
+        # wanted from SCALE_UP until a rollback, the blue revision's until CLEAN_UP; traffic moves to green only
+        # once they are ready (tasks RUNNING, targets healthy), by ready_deadline (AWS minutes) at the latest.
+        self.green_up = False
+        self.blue_down = False
+        self.green_ready = False
+        self.ready_deadline: float | None = None
+        self.reading = _readiness.Reading(
+            self.elbv2, lambda: self._revision_tasks(self.d.target), lambda: int(self.d.service.desired_count or 0),
+            lambda: self.elbv2.target_groups.get(self.green_tg or ""), "green",
+            failed_limit=lambda: int(self.d.breaker["threshold"]))
 
     # -- traffic -------------------------------------------------------------------------------
     def _route(self, rule_arn: str | None, weights: list[tuple[str, int]]) -> None:
@@ -477,9 +508,11 @@ class Run:
     def _stage(self, name: str, action: Any = None):
         self.d.enter(name)
         if action is not None:
-            action()
+            waits = action()
+            if waits is not None:  # an action that waits (for the green tasks to be ready) is a generator
+                yield from waits
         yield from self._hooks(name)
-        yield codedeploy.Wait(STAGE_MINUTES)
+        yield Wait(STAGE_MINUTES)
 
     def _hooks(self, stage: str):
         for spec in self.d.config.get("lifecycleHooks") or []:
@@ -502,8 +535,8 @@ class Run:
             else:
                 hook["status"] = "FAILED" if SETTINGS.hook_mode == "fail" else "SUCCEEDED"
             if hook["status"] in ("AWAITING_ACTION", "IN_PROGRESS"):
-                timed_out = yield codedeploy.Wait(minutes, until=lambda h=hook: h["status"] in ("SUCCEEDED", "FAILED",
-                                                                                                "ROLLBACK"))
+                timed_out = yield Wait(minutes, until=lambda h=hook: h["status"] in ("SUCCEEDED", "FAILED",
+                                                                                     "ROLLBACK"))
                 if timed_out:
                     hook["status"] = "TIMED_OUT"
                     if action == "ROLLBACK":
@@ -525,8 +558,7 @@ class Run:
         if len(d.sources) > 1:
             yield from self._stage("RECONCILE_SERVICE")
         yield from self._stage("PRE_SCALE_UP")
-        yield from self._stage("SCALE_UP")
-        self.monitor_breaker = True
+        yield from self._stage("SCALE_UP", self._scale_up)
         yield from self._stage("POST_SCALE_UP")
         yield from self._stage("TEST_TRAFFIC_SHIFT", self._test_shift)
         yield from self._stage("POST_TEST_TRAFFIC_SHIFT")
@@ -537,21 +569,76 @@ class Run:
             d.record(productionWeights=dict(self._weights(green)))
             self._set_weights(100.0, green)
             if wait:
-                yield codedeploy.Wait(wait)
+                yield Wait(wait)
         d.green_live = True
         yield from self._hooks("PRODUCTION_TRAFFIC_SHIFT")
-        yield codedeploy.Wait(STAGE_MINUTES)
+        yield Wait(STAGE_MINUTES)
         self.monitor_breaker = False
         yield from self._stage("POST_PRODUCTION_TRAFFIC_SHIFT")
         d.enter("BAKE_TIME")
-        yield codedeploy.Wait(float(d.config.get("bakeTimeInMinutes") or 0))
+        yield Wait(float(d.config.get("bakeTimeInMinutes") or 0))
         d.enter("CLEAN_UP")
-        yield codedeploy.Wait(STAGE_MINUTES)
+        yield from self._scale_down_blue()
+        yield Wait(STAGE_MINUTES)
         self._succeed()
 
-    def _test_shift(self) -> None:
+    def _test_shift(self):
         self._route(self.test_rule, self._weights(100.0))
         self._set_weights(100.0, 0.0)
+        # The test rule now forwards to green: if its group was unused until now, its health checks begin here,
+        # and production waits for their verdict too.
+        if self.ready_deadline is not None:
+            yield from self._await_green()
+            self.green_ready = True
+
+    # -- the tasks (data plane) ----------------------------------------------------------------
+    # SCALE_UP: "the green service revision scales up to 100% and launches new tasks. The green service revision
+    # is not serving any traffic at this point"; CLEAN_UP: "the blue service revision has completely scaled down to
+    # 0 running tasks" (lifecycle stages, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-how-it-works.html).
+    # With the data plane off nothing runs and nothing is waited for, as before.
+    def _revision_tasks(self, revision_arn: str) -> list[Any]:
+        wanted = started_by(revision_arn)
+        return [t for t in list(self.d.backend.tasks.get(self.d.service.cluster_name, {}).values())
+                if getattr(t, "started_by", None) == wanted]  # moto keeps tasks in launch order
+
+    def _scale_up(self):
+        self.green_up = True
+        self.monitor_breaker = True
+        _readiness.wake_tasks()
+        if _readiness.watched():
+            self.ready_deadline = _minutes() + _readiness.READY_TIMEOUT_MINUTES
+            yield from self._await_green()
+            self.green_ready = True
+
+    def _await_green(self):
+        status, detail, timed_out = yield from _readiness.await_ready(self.reading, self.ready_deadline or 0.0,
+                                                                      _minutes)
+        if status == "ready":
+            return
+        d = self.d
+        breaker = d.config.get("deploymentCircuitBreaker") or {}
+        if not timed_out:  # as many green tasks failed as the circuit breaker's threshold
+            d.breaker["failureCount"] = self.reading.failed
+            if breaker.get("enable"):
+                d.breaker["status"] = "TRIGGERED"
+                reason = (f"Service deployment rolled back because the circuit breaker threshold was exceeded: the "
+                          f"green service revision cannot reach a steady state: {detail}")
+                if not breaker.get("rollback"):
+                    raise Stop(reason.replace("rolled back", "failed"))
+            else:
+                reason = (f"Service deployment rolled back because the green service revision cannot reach a steady "
+                          f"state: {detail}")
+            raise Rollback(reason)
+        raise Rollback(f"Service deployment rolled back because the green service revision's tasks did not become "
+                       f"healthy within {_readiness.READY_TIMEOUT_MINUTES:g} minutes. {detail}")
+
+    def _scale_down_blue(self):
+        self.blue_down = True
+        _readiness.wake_tasks()
+        if self.ready_deadline is not None and self.d.sources:
+            source = self.d.sources[0]
+            yield Wait(CLEAN_UP_MINUTES, until=lambda: all(t.last_status == "STOPPED"
+                                                           for t in self._revision_tasks(source)))
 
     def _succeed(self) -> None:
         d = self.d
@@ -583,7 +670,7 @@ class Run:
     def _rolling_back(self):
         d = self.d
         if d.status == "ROLLBACK_REQUESTED":
-            yield codedeploy.Wait(STAGE_MINUTES)
+            yield Wait(STAGE_MINUTES)
             d.status = "ROLLBACK_IN_PROGRESS"
             d.touch()
         if self.blue_tg is not None:
@@ -593,9 +680,11 @@ class Run:
             d.record(productionWeights=dict(back))
         if self.source_task_definition:
             d.service.task_definition = self.source_task_definition
+        self.green_up = self.blue_down = self.green_ready = False  # blue runs again (if it had gone), green goes
+        _readiness.wake_tasks()
         d.green_live = False
         d.weights = {}
-        yield codedeploy.Wait(STAGE_MINUTES)
+        yield Wait(STAGE_MINUTES)
         d.status = "ROLLBACK_SUCCESSFUL"
         d.finished_at = _now()
         d.touch()
@@ -644,7 +733,8 @@ class Run:
             return True
         breaker = d.config.get("deploymentCircuitBreaker") or {}
         if (breaker.get("enable") and self.monitor_breaker and self.green_tg
-                and elbv2_patch.health_override(self.green_tg) in ("unhealthy", "unavailable")):
+                and (elbv2_patch.health_override(self.green_tg) in ("unhealthy", "unavailable")
+                     or self._green_unhealthy())):
             d.breaker.update(status="TRIGGERED", failureCount=d.breaker["threshold"])
             reason = (f"Service deployment rolled back because the circuit breaker threshold was exceeded: "
                       f"{d.breaker['threshold']} tasks failed health checks in target group {self.green_tg}.")
@@ -654,6 +744,13 @@ class Run:
                 self._stop(reason.replace("rolled back", "failed"))
             return True
         return False
+
+    def _green_unhealthy(self) -> bool:
+        """Data plane: once the green tasks were ready, one failing the load balancer's real health checks (or
+        failing outright) while traffic moves to it counts as the hand-set unhealthy state does."""
+        if not self.green_ready or not self.green_up:
+            return False
+        return self.reading.get(cached=True)[0] in ("unhealthy", "failed")
 
     def tick(self, now: float) -> None:
         if self.finished:
@@ -743,6 +840,46 @@ def find_deployment(backend: Any, arn: str | None) -> Deployment:
     if deployment is None:
         raise AwsError("ServiceDeploymentNotFoundException", f"The service deployment {arn} does not exist.")
     return deployment
+
+
+# -- the data plane's view ----------------------------------------------------------------------
+
+def dataplane_tasks(backend: Any, service: Any) -> list[dict] | None:
+    """The tasks the data plane's task runner keeps for a blue/green service (None: not one, the runner's rolling
+    rules apply): the live (blue) revision's in the target group it serves from, until its deployment's CLEAN_UP;
+    the deploying (green) revision's in the other group, from SCALE_UP until a rollback. Each: ``key`` (stable for
+    a revision, so green tasks stay when green becomes the live revision), ``task_definition``, ``count``,
+    ``network``, ``load_balancers``, ``started_by``."""
+    if _controller(service) != "ECS" or service.task_sets:
+        return None
+    config = getattr(service, "deployment_configuration", None) or {}
+    pair = _lb_pair(service)
+    if strategy(config) not in TRAFFIC_STRATEGIES or pair is None:
+        return None
+    revisions = _state(backend).localaws_service_revisions
+    run = next((r for r in list(RUNS.values()) if r.d.service is service and not r.finished), None)
+    live = getattr(service, "localaws_live_revision", None)
+    wanted: list[tuple[dict, str]] = []
+    if live in revisions and not (run is not None and run.blue_down):
+        resolved = (revisions[live].get("resolvedConfiguration") or {}).get("loadBalancers") or []
+        wanted.append((revisions[live], resolved[0]["targetGroupArn"] if resolved else pair[0]["targetGroupArn"]))
+    if run is not None and run.green_up and run.green_tg and run.d.target in revisions and run.d.target != live:
+        wanted.append((revisions[run.d.target], run.green_tg))
+    primary = pair[0]["targetGroupArn"]
+    groups = []
+    for revision, target_group in wanted:
+        arn = revision["serviceRevisionArn"]
+        groups.append({
+            "key": f"revision/{_ident(arn)}",
+            "task_definition": revision["taskDefinition"],
+            "count": int(service.desired_count or 0),
+            "network": revision.get("networkConfiguration") or service.network_configuration,
+            "load_balancers": [{k: v for k, v in dict(lb, targetGroupArn=target_group).items()
+                                if k != "advancedConfiguration"} if lb.get("targetGroupArn") == primary else dict(lb)
+                               for lb in revision.get("loadBalancers") or []],
+            "started_by": started_by(arn),
+        })
+    return groups
 
 
 # -- API handlers --------------------------------------------------------------------------------
@@ -966,4 +1103,4 @@ def apply() -> None:
     TICKER.ensure()
 
 
-__all__ = ["apply", "reset", "traffic_steps", "validate"]
+__all__ = ["apply", "dataplane_tasks", "reset", "started_by", "traffic_steps", "validate"]

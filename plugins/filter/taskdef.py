@@ -282,21 +282,154 @@ def service_environment(service, stack_name):
     return environment
 
 
+# X-Ray tracing (stack_tracing): the daemon as a sidecar of each traced service's task, which the service's
+# container reaches on 127.0.0.1:2000/udp (awsvpc: a task's containers share its network namespace).
+# https://docs.aws.amazon.com/xray/latest/devguide/xray-daemon-ecs.html
+XRAY_CONTAINER_NAME = "xray-daemon"
+XRAY_DAEMON_PORT = 2000
+TRACING_DEFAULTS = {
+    "enabled": False,
+    "daemon_image": "public.ecr.aws/xray/aws-xray-daemon:3.x",
+    "daemon_cpu": 32,
+    "daemon_memory": 64,
+    "sampling_rate": 0.05,
+    "sampling_reservoir": 1,
+    "services": [],
+}
+# The variables a traced service's container gets; the sampling ones are the API's (services/api), the others the
+# names the X-Ray SDKs read.
+TRACING_ENVIRONMENT = ("AWS_XRAY_DAEMON_ADDRESS", "AWS_XRAY_TRACING_NAME", "XRAY_SAMPLING_RATE", "XRAY_SAMPLING_RESERVOIR")
+# What the daemon sends with the task role's credentials (the managed policy AWSXRayDaemonWriteAccess also grants the
+# sampling reads, which only an SDK with centralized sampling needs; the API samples locally).
+# https://docs.aws.amazon.com/xray/latest/devguide/security_iam_id-based-policy-examples.html
+XRAY_WRITE_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def tracing_settings(tracing):
+    """``stack_tracing`` with every unset field at its default (``None`` or ``{}``: tracing off)."""
+    settings = dict(TRACING_DEFAULTS)
+    settings.update({k: v for k, v in (tracing or {}).items() if v is not None})
+    return settings
+
+
+def traced(service, tracing):
+    """Whether ``service`` (a stack_services entry or a name) runs with the X-Ray daemon."""
+    settings = tracing_settings(tracing)
+    name = service["name"] if isinstance(service, dict) else service
+    return bool(settings["enabled"]) and (not settings["services"] or name in settings["services"])
+
+
+def tracing_problems(tracing, services):
+    """Why ``stack_tracing`` is refused for these services (empty list when it is fine)."""
+    if tracing is None:
+        return []
+    if not isinstance(tracing, dict):
+        return [f"must be a mapping (enabled, daemon_image, ...), got {type(tracing).__name__}"]
+    problems = []
+    unknown = sorted(set(tracing) - set(TRACING_DEFAULTS))
+    if unknown:
+        problems.append(f"unknown keys {unknown} (allowed: {', '.join(TRACING_DEFAULTS)})")
+    settings = tracing_settings(tracing)
+    if not isinstance(settings["daemon_image"], str) or not re.match(r"^[a-z0-9][^\s]*$", settings["daemon_image"]):
+        problems.append(f"daemon_image {settings['daemon_image']!r} is not an image reference")
+    for key, low, high in (("daemon_cpu", 0, 4096), ("daemon_memory", 6, 30720), ("sampling_reservoir", 0, 100000)):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.append(f"{key} must be an integer {low}..{high}, got {value!r}")
+    rate = settings["sampling_rate"]
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        problems.append(f"sampling_rate must be a number 0..1 (a fraction of the requests), got {rate!r}")
+    names = [s.get("name") for s in services or [] if isinstance(s, dict)]
+    chosen = settings["services"]
+    if not isinstance(chosen, list):
+        problems.append(f"services must be a list of service names, got {type(chosen).__name__}")
+    else:
+        problems += [f"services names {name!r}, which is not a service of stack_services {names}" for name in chosen
+                     if name not in names]
+    if settings["enabled"] and isinstance(chosen, list):
+        for service in services or []:
+            if isinstance(service, dict) and traced(service, settings):
+                taken = sorted(set(TRACING_ENVIRONMENT) & set(service.get("environment") or {}))
+                if taken:
+                    problems.append(f"service {service.get('name')} sets {taken} in its environment, which tracing sets")
+                memory, cpu = service.get("memory"), service.get("cpu")
+                if isinstance(memory, int) and isinstance(settings["daemon_memory"], int) and settings["daemon_memory"] >= memory:
+                    problems.append(f"daemon_memory {settings['daemon_memory']} MiB leaves nothing of service "
+                                    f"{service.get('name')}'s {memory} MiB")
+                if isinstance(cpu, int) and isinstance(settings["daemon_cpu"], int) and settings["daemon_cpu"] >= cpu:
+                    problems.append(f"daemon_cpu {settings['daemon_cpu']} leaves nothing of service {service.get('name')}'s {cpu} CPU units")
+    return problems
+
+
+def tracing_environment(service, tracing, stack_name=""):
+    """The variables tracing sets in the container of a traced ``service`` ({} for one that is not traced)."""
+    if not traced(service, tracing):
+        return {}
+    settings = tracing_settings(tracing)
+    name = service["name"] if isinstance(service, dict) else service
+    return {
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_DAEMON_PORT}",
+        "AWS_XRAY_TRACING_NAME": f"{stack_name}-{name}" if stack_name else name,
+        "XRAY_SAMPLING_RATE": settings["sampling_rate"],
+        "XRAY_SAMPLING_RESERVOIR": settings["sampling_reservoir"],
+    }
+
+
+def xray_daemon_container(tracing, log_group, region, default_user="10001"):
+    """The X-Ray daemon sidecar, as RegisterTaskDefinition takes it.
+
+    Not essential: traces are best effort, so a daemon that stops (or never starts) leaves the service serving
+    (its segments are dropped) instead of stopping the task and failing a release. Its log lines go to the
+    service's log group under the stream prefix ``xray``; it runs as the services' default user on a read-only
+    root filesystem (it writes nothing)."""
+    settings = tracing_settings(tracing)
+    return {
+        "name": XRAY_CONTAINER_NAME,
+        "image": settings["daemon_image"],
+        "essential": False,
+        "cpu": int(settings["daemon_cpu"]),
+        "memoryReservation": int(settings["daemon_memory"]),
+        "user": str(default_user),
+        "readonlyRootFilesystem": True,
+        "command": ["--region", region],
+        "portMappings": [{"containerPort": XRAY_DAEMON_PORT, "protocol": "udp"}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": "xray"},
+        },
+    }
+
+
+def task_sidecars(service, tracing, log_group, region, default_user="10001"):
+    """The containers a task of ``service`` runs beside the service's own: the X-Ray daemon when it is traced."""
+    return [xray_daemon_container(tracing, log_group, region, default_user)] if traced(service, tracing) else []
+
+
+def tracing_grants(service, tracing):
+    """The task role's statements for tracing: the daemon's X-Ray writes when ``service`` is traced (the actions
+    take no resource-level permissions: Resource ``*``)."""
+    if not traced(service, tracing):
+        return []
+    return [{"Sid": "XRayWrite", "Effect": "Allow", "Action": list(XRAY_WRITE_ACTIONS), "Resource": "*"}]
+
+
 def ecs_container_definition(service, image, log_group, region, default_user="10001", health_check_interval=30,
                              health_check_timeout=5, health_check_retries=3, health_check_start_period=15,
-                             stack_name=""):
+                             stack_name="", tracing=None):
     """The one container of ``service`` (a stack_services entry), as RegisterTaskDefinition takes it.
 
     ``image`` is the full image reference (or a placeholder such as ``<IMAGE1_NAME>``),
     ``log_group`` the service's awslogs group; the rest are the ecs_service role's
-    ``ecs_service_default_user`` and ``ecs_service_health_check_*`` settings, and the
-    stack name (which names the table of a service with ``table: true``).
+    ``ecs_service_default_user`` and ``ecs_service_health_check_*`` settings, the
+    stack name (which names the table of a service with ``table: true``) and ``stack_tracing``
+    (a traced service's container gets the daemon's address: :func:`tracing_environment`).
     """
     if not isinstance(service, dict) or "name" not in service:
         raise TypeError(f"ecs_container_definition expects a stack_services entry (a dict with name), got {service!r}")
     if service.get("table") and not stack_name:
         raise ValueError(f"service {service['name']} has table: true: ecs_container_definition needs stack_name")
     environment = service_environment(service, stack_name)
+    environment.update(tracing_environment(service, tracing, stack_name))
     return {
         "name": service["name"],
         "image": image,
@@ -371,7 +504,11 @@ def task_definition_digest(definition):
             "user": str(c.get("user") or ""),
             "readonly": bool(_field(c, "readonlyRootFilesystem", False)),
             "mounts": [f"{_field(m, 'sourceVolume')}={_field(m, 'containerPath')}" for m in _field(c, "mountPoints", [])],
-            "ports": [int(_field(p, "containerPort")) for p in _field(c, "portMappings", [])],
+            "ports": [f"{int(_field(p, 'containerPort'))}/{p.get('protocol') or 'tcp'}" for p in _field(c, "portMappings", [])],
+            "essential": c.get("essential") is not False,
+            "cpu": int(c.get("cpu") or 0),
+            "memory_reservation": int(_field(c, "memoryReservation", 0)),
+            "command": list(c.get("command") or []),
             "environment": sorted(f"{e['name']}={e.get('value', '')}" for e in c.get("environment") or []),
             "secrets": sorted(f"{e['name']}={_field(e, 'valueFrom')}" for e in c.get("secrets") or []),
             "health_check": list(health.get("command") or []),
@@ -391,13 +528,17 @@ def task_definition_digest(definition):
 class FilterModule:
     """seed.fargate.ecs_container_definition, ecs_task_definition, ecs_task_family, service_table_name,
     service_environment, service_input_errors, container_secrets, secret_grants,
-    without_environment, task_volumes, task_definition_digest, secret_spec."""
+    without_environment, task_volumes, task_definition_digest, secret_spec, task_sidecars, tracing_grants,
+    tracing_problems."""
 
     def filters(self):
         return {
             "ecs_container_definition": ecs_container_definition,
             "ecs_task_definition": ecs_task_definition,
             "ecs_task_family": ecs_task_family,
+            "task_sidecars": task_sidecars,
+            "tracing_grants": tracing_grants,
+            "tracing_problems": tracing_problems,
             "service_table_name": service_table_name,
             "service_environment": service_environment,
             "service_input_errors": service_input_errors,

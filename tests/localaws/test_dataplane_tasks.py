@@ -86,9 +86,11 @@ def http_get(ip: str, path: str = "/") -> int:
         return resp.status
 
 
-def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int = 2, secrets: list | None = None) -> dict:
+def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int = 2, secrets: list | None = None,
+                sidecars: list | None = None) -> dict:
     """VPC + subnet, ECR repository with the pushed image, log group, target group, cluster,
-    task definition (with the container's ``secrets``) and a FARGATE service of ``desired`` tasks."""
+    task definition (with the container's ``secrets``, and the ``sidecars`` container definitions after it)
+    and a FARGATE service of ``desired`` tasks."""
     ec2, ecr, ecs, logs, elbv2 = (aws(s) for s in ("ec2", "ecr", "ecs", "logs", "elbv2"))
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -123,7 +125,7 @@ def setup_stack(aws, *, image_tag: str = "v1", push: bool = True, desired: int =
                             "interval": 5, "timeout": 5, "retries": 3, "startPeriod": 0},
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": "/ecs/dp-web", "awslogs-region": REGION, "awslogs-stream-prefix": "dp"}},
-        }],
+        }, *(sidecars or [])],
     )["taskDefinition"]["taskDefinitionArn"]
     ecs.create_service(
         cluster="dp", serviceName="web", taskDefinition=td, desiredCount=desired, launchType="FARGATE",
@@ -251,6 +253,35 @@ def test_missing_image_stops_with_cannot_pull(aws):
     assert task["stopCode"] == "TaskFailedToStart"
     # The endpoint is still up and answering.
     assert aws("ecs").describe_services(cluster="dp", services=["web"])["services"][0]["runningCount"] == 0
+
+
+XRAY_SIDECAR = {"name": "xray-daemon", "image": "public.ecr.aws/xray/aws-xray-daemon:3.x", "essential": False, "cpu": 32,
+                "memoryReservation": 64, "portMappings": [{"containerPort": 2000, "protocol": "udp"}]}
+
+
+def test_a_non_essential_sidecar_whose_image_is_not_here_is_skipped(aws):
+    """The X-Ray daemon of stack_tracing comes from a public registry, which this endpoint cannot pull from: the
+    task runs without it (a difference from AWS, docs/local-endpoint.md), the sidecar reported STOPPED."""
+    setup_stack(aws, desired=1, sidecars=[XRAY_SIDECAR])
+    running_tasks(aws, 1)
+    # HEALTHY: the essential container's health check passes (the skipped sidecar has none to count)
+    (task,) = wait_for("a HEALTHY task", lambda: [t for t in tasks_of(aws) if t["healthStatus"] == "HEALTHY"])
+    assert http_get(task_ip(task)) == 200
+    containers = {c["name"]: c for c in task["containers"]}
+    assert containers["web"]["lastStatus"] == "RUNNING"
+    assert containers["xray-daemon"]["lastStatus"] == "STOPPED"
+    assert containers["xray-daemon"]["reason"].startswith("CannotPullContainerError:")
+
+
+def test_an_essential_sidecar_whose_image_is_not_here_stops_the_task(aws):
+    setup_stack(aws, desired=1, sidecars=[dict(XRAY_SIDECAR, essential=True)])
+
+    def stopped():
+        tasks = [t for t in tasks_of(aws, "STOPPED") if t["lastStatus"] == "STOPPED"]
+        return tasks[0] if tasks else None
+
+    task = wait_for("a STOPPED task", stopped)
+    assert task["stoppedReason"].startswith("CannotPullContainerError:") and "aws-xray-daemon" in task["stoppedReason"]
 
 
 def test_secrets_are_read_at_start_into_the_environment(aws):

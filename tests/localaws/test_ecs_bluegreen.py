@@ -114,7 +114,12 @@ def register_web(ecs, image: str) -> str:
 
 @pytest.fixture
 def bg(endpoint, boto) -> BlueGreen:
-    control(endpoint, "/_localaws/codedeploy/time-scale", {"secondsPerMinute": TIME_SCALE})
+    return build(endpoint, boto, TIME_SCALE)
+
+
+def build(endpoint, boto, time_scale: float) -> BlueGreen:
+    """The platform on ``endpoint``, its clock at ``time_scale`` real seconds per AWS minute."""
+    control(endpoint, "/_localaws/codedeploy/time-scale", {"secondsPerMinute": time_scale})
     ec2, elb, ecs = boto("ec2"), boto("elbv2"), boto("ecs")
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.30.{i}.0/24", AvailabilityZone=f"us-east-1{az}")[

@@ -225,9 +225,13 @@ def task_definition(variables: Variables, service: dict[str, Any], image: str) -
         health_check_retries=variables["ecs_service_health_check_retries"],
         health_check_start_period=variables["ecs_service_health_check_start_period"],
         stack_name=variables["ecs_service_stack_name"],
+        tracing=variables.get("ecs_service_tracing"),
     )
+    sidecars = taskdef.task_sidecars(service, variables.get("ecs_service_tracing"),
+                                     f"{variables['ecs_service_log_group_prefix']}/{name}",
+                                     variables["ecs_service_region"], variables["ecs_service_default_user"])
     return taskdef.ecs_task_definition(service, variables["ecs_service_stack_name"], execution_role,
-                                       task_roles[name], [container])
+                                       task_roles[name], [container, *sidecars])
 
 
 def appspec(variables: Variables, service: dict[str, Any]) -> dict[str, Any]:

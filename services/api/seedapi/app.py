@@ -18,6 +18,7 @@ from seedapi.lifecycle import Lifecycle
 from seedapi.logs import access_line
 from seedapi.openapi import build_openapi
 from seedapi.store import ItemStore, StoreFull, StoreUnavailable, store_from_config
+from seedapi.tracing import TracingMiddleware
 
 access_log = logging.getLogger("seedapi.access")
 app_log = logging.getLogger("seedapi.app")
@@ -430,4 +431,6 @@ def create_app(
             return _json_response(200, {"count": store.count()})
 
     wsgi = _Middleware(app, app, config, store, lifecycle)
+    if config.xray_daemon_address:  # X-Ray on: a segment per request; off, not even a branch per request
+        return TracingMiddleware(wsgi, config)
     return wsgi

@@ -7,12 +7,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from seedapi.tracing import parse_daemon_address
+
 COLOURS = ("blue", "green")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 _COMMIT_RE = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
 # DynamoDB table names: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
 _TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_SEGMENT_NAME_RE = re.compile(r"^[\w\s.:/%&#=+\\@-]{1,200}$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -43,6 +46,11 @@ class Config:
     items_table: str = ""  # DynamoDB table of the items; "" = in-memory store
     aws_region: str = ""
     workers: int = 0  # worker processes; 0 = sized to the vCPUs
+    # X-Ray (seedapi/tracing.py): on when the daemon's address is set
+    xray_daemon_address: str = ""
+    xray_tracing_name: str = "api"
+    xray_sampling_rate: float = 0.05
+    xray_sampling_reservoir: int = 1
 
 
 def _int(env, name, default, lo, hi, problems):
@@ -127,6 +135,18 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             "so each worker would serve a different list"
         )
 
+    xray_daemon_address = env.get("AWS_XRAY_DAEMON_ADDRESS", "").strip()
+    if xray_daemon_address:
+        try:
+            parse_daemon_address(xray_daemon_address)
+        except ValueError as exc:
+            problems.append(f"AWS_XRAY_DAEMON_ADDRESS={xray_daemon_address!r} {exc}")
+    # X-Ray segment names: https://docs.aws.amazon.com/xray/latest/devguide/xray-api-segmentdocuments.html
+    xray_tracing_name = env.get("AWS_XRAY_TRACING_NAME", "").strip() or Config.xray_tracing_name
+    if not _SEGMENT_NAME_RE.match(xray_tracing_name):
+        problems.append(f"AWS_XRAY_TRACING_NAME={xray_tracing_name!r} must be 1-200 chars of letters, digits, "
+                        "white space and _.:/%&#=+\\-@")
+
     cfg = Config(
         port=_int(env, "PORT", Config.port, 1, 65535, problems),
         version=version,
@@ -150,6 +170,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         items_table=items_table,
         aws_region=aws_region,
         workers=workers,
+        xray_daemon_address=xray_daemon_address,
+        xray_tracing_name=xray_tracing_name,
+        xray_sampling_rate=_float(env, "XRAY_SAMPLING_RATE", Config.xray_sampling_rate, 0, 1, problems),
+        xray_sampling_reservoir=_int(env, "XRAY_SAMPLING_RESERVOIR", Config.xray_sampling_reservoir, 0, 100000, problems),
     )
     if problems:
         raise ConfigError(problems)

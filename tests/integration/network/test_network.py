@@ -190,15 +190,17 @@ def test_restricted_task_egress_reaches_only_the_vpc_endpoints(run_playbook, bot
     ec2 = boto("ec2")
     services = [{"name": "api", "container_port": 8000, "table": True, "secrets": {"DB": SECRET, "TOKEN": PARAMETER}},
                 {"name": "web", "container_port": 8080}]
-    restricted = {"stack_task_egress": "restricted", "stack_vpc_endpoints": True, "stack_services": services}
+    restricted = {"stack_task_egress": "restricted", "stack_vpc_endpoints": True, "stack_services": services,
+                  "stack_tracing": {"enabled": True}}
 
     run = run_playbook(PLAYBOOK, restricted)
     assert run.rc == 0, run.failure_messages() or run.stderr
     vpc_id = stack_vpc(ec2)["VpcId"]
     endpoints = {e["ServiceName"].split("us-east-1.")[1]: e
                  for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]}
-    # what the services use: Secrets Manager and SSM (the secrets), DynamoDB (api's table); no KMS (no key given)
-    assert sorted(endpoints) == ["dynamodb", "ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager", "ssm"]
+    # what the services use: Secrets Manager and SSM (the secrets), DynamoDB (api's table), X-Ray (the tracing
+    # daemons); no KMS (no key given)
+    assert sorted(endpoints) == ["dynamodb", "ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager", "ssm", "xray"]
     groups = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]}
     prefix_lists = {r["DestinationPrefixListId"] for t in ec2.describe_route_tables(

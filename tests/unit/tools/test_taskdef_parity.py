@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,12 +30,15 @@ def _role_container_vars() -> dict:
     for task in yaml.safe_load(TASKS.read_text()):
         if "community.aws.ecs_taskdefinition" in task:
             # The container the role registers, built by the role's vars (`item.item` is the service).
-            assert task["community.aws.ecs_taskdefinition"]["containers"] == ["{{ _ecs_service_td_container }}"]
+            assert task["community.aws.ecs_taskdefinition"]["containers"] == "{{ _ecs_service_td_containers }}"
             return {k: v for k, v in yaml.safe_load(VARS.read_text()).items() if k.startswith("_ecs_service_td_")}
     raise AssertionError(f"{TASKS}: no community.aws.ecs_taskdefinition task")
 
 
-def test_filter_matches_the_container_the_role_registers(tmp_path):
+@pytest.mark.parametrize("tracing", [None, {"enabled": True, "services": ["api"], "daemon_memory": 128}])
+def test_filter_matches_the_container_the_role_registers(tmp_path, tracing):
+    """The same containers, X-Ray daemon sidecar (stack_tracing) included."""
+    extra = {"stack_tracing": tracing} if tracing else {}
     playbook = tmp_path / "render.yml"
     playbook.write_text(yaml.safe_dump([{
         "name": "Render the ecs_service role's container definitions",
@@ -42,11 +46,11 @@ def test_filter_matches_the_container_the_role_registers(tmp_path):
         "gather_facts": False,
         "vars_files": [str(ROOT / "roles" / "ecs_service" / "defaults" / "main.yml")],
         # A new stack: no service runs yet, so no live image to keep.
-        "vars": dict(OUTPUTS, _ecs_service_live_task_definitions={}),
+        "vars": dict(OUTPUTS, _ecs_service_live_task_definitions={}, **extra),
         "tasks": [{
             "name": "Render",
             "ansible.builtin.set_fact": {
-                "rendered": "{{ rendered | default({}) | combine({_ecs_service_td_svc.name: _ecs_service_td_container}) }}"},
+                "rendered": "{{ rendered | default({}) | combine({_ecs_service_td_svc.name: _ecs_service_td_containers}) }}"},
             # as the role's loop over the results of reading each service's revision: `item.item` is the service
             "loop": "{{ ecs_service_services | map('community.general.dict_kv', 'item') }}",
             "vars": _role_container_vars(),
@@ -59,8 +63,9 @@ def test_filter_matches_the_container_the_role_registers(tmp_path):
     result = json.loads(proc.stdout[proc.stdout.index("{"):])
     rendered = result["plays"][0]["tasks"][1]["hosts"]["localhost"]["rendered"]
 
-    variables = ra.load_variables(INVENTORY, OUTPUTS)
+    variables = ra.load_variables(INVENTORY, dict(OUTPUTS, **extra))
     for service in variables["ecs_service_services"]:
         image = ra.image_of(variables, service, service["image_tag"])
-        [container] = ra.task_definition(variables, service, image)["containerDefinitions"]
-        assert container == rendered[service["name"]], service["name"]
+        containers = ra.task_definition(variables, service, image)["containerDefinitions"]
+        assert containers == rendered[service["name"]], service["name"]
+        assert len(containers) == (2 if tracing and service["name"] == "api" else 1)
