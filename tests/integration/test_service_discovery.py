@@ -52,6 +52,12 @@ def test_discovery_converges_registers_tasks_stays_in_sync_and_goes(run_playbook
     zone = boto("route53").get_hosted_zone(Id=namespace["Properties"]["DnsProperties"]["HostedZoneId"])
     [vpc] = boto("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["seed"]}])["Vpcs"]
     assert [v["VPCId"] for v in zone["VPCs"]] == [vpc["VpcId"]]
+    # the tasks reach each other by name only if their security group lets them: the container ports, from itself
+    sg_filters = [{"Name": "group-name", "Values": ["seed-tasks"]}, {"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    [tasks_sg] = boto("ec2").describe_security_groups(Filters=sg_filters)["SecurityGroups"]
+    from_itself = sorted(p["FromPort"] for p in tasks_sg["IpPermissions"]
+                         if tasks_sg["GroupId"] in [g["GroupId"] for g in p.get("UserIdGroupPairs", [])])
+    assert from_itself == [8000, 8080], tasks_sg["IpPermissions"]  # the api and web ports of inventories/local
     registries = {s["Name"]: s for s in sd.list_services(
         Filters=[{"Name": "NAMESPACE_ID", "Values": [namespace["Id"]]}])["Services"]}
     assert sorted(registries) == ["api", "web"]
