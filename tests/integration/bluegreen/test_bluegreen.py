@@ -257,7 +257,8 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     reconverge = run_playbook(STACK)
     assert reconverge.rc == 0, reconverge.failure_messages()
     assert live(boto) == {"api": "seed-api-green", "web": "seed-web-green"}
-    alb = facts(reconverge, "Load balancer | publish alb_arn, alb_dns_name, listener ARNs and alb_target_groups")
+    alb = facts(reconverge, "Load balancer | publish alb_arn, alb_dns_name, alb_canonical_hosted_zone_id,"
+                            " listener ARNs and alb_target_groups")
     assert {svc: tg["live"] for svc, tg in alb["alb_target_groups"].items()} == {"api": "green", "web": "green"}
     assert [image_of(boto, s["taskDefinition"]) for s in task_sets(boto, "api")] == ["v2"]
     assert not {c["action"] for c in reconverge.writes} & {"CreateDeployment", "UpdateService", "StopDeployment",
