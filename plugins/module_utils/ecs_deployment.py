@@ -8,7 +8,7 @@ An ECS-controlled service (deployment controller ``ECS``, strategy ``BLUE_GREEN`
 ``ROLLING``) is released with ``UpdateService(taskDefinition=...)``; ECS then runs a *service deployment*
 (ListServiceDeployments / DescribeServiceDeployments: status, lifecycle stage, traffic weights of the source
 and target service revisions, monitors, rollback). ``Release`` is one run of
-seed.fargate.ecs_service_deployment (state present, stopped or rolled_back on one service); ``Releases`` is
+seed.fargate.ecs_service_deployment (state present, stopped, continued or rolled_back on one service); ``Releases`` is
 one run of seed.fargate.ecs_service_deployments: a release of each of several services, started in order and
 waited for in one polling loop with one deadline. The results have the keys of the CodeDeploy release modules
 (``deployment_id``, ``status``, ``attached``, ``live_task_definition``, ``deployment``, ``progress``,
@@ -461,10 +461,10 @@ class Release:
                 f"(last status {deployment.get('status')}, stage {deployment.get('lifecycleStage')}); "
                 "it keeps running in AWS")
 
-    def finish(self, watcher, changed, **extra):
-        """Wait (if asked) for the end and turn it into a result; a failed deployment raises."""
+    def finish(self, watcher, changed, done=is_terminal, **extra):
+        """Wait (if asked) for the end (or ``done``) and turn it into a result; a failed deployment raises."""
         if self.params["wait"] and not self.check_mode:
-            self._wait(watcher, changed=changed, **extra)
+            self._wait(watcher, done=done, changed=changed, **extra)
         else:
             poll(self.ecs, [watcher])
         result = self.result(watcher, changed=changed, **extra)
@@ -579,6 +579,38 @@ class Release:
         else:
             poll(self.ecs, [watcher])
         return self.result(watcher, changed=True, stop_type="ROLLBACK")
+
+    # -- state=continued ----------------------------------------------------------------------------
+    def continued(self):
+        """Continue the lifecycle hooks of target type PAUSE that wait for an answer (ContinueServiceDeployment),
+        then wait until the deployment ends or pauses at another hook."""
+        deployment_id = self._active()
+        if deployment_id is None:
+            return {"changed": False, "msg": f"No service deployment of {self.name} in progress to continue"}
+        if self.service is None:
+            self._service()
+        watcher = self.watcher(deployment_id)
+        paused = [h["hookId"] for h in watcher.deployment.get("lifecycleHookDetails") or []
+                  if h.get("status") == "AWAITING_ACTION"]
+        if not paused:
+            return self.result(watcher, continued_hooks=[],
+                               msg=f"Service deployment is {watcher.deployment.get('status')} and no lifecycle hook of "
+                                   "it awaits action")
+        if self.check_mode:
+            return self.result(watcher, changed=True, continued_hooks=paused)
+        for hook_id in paused:
+            try:
+                self.ecs.continue_service_deployment(serviceDeploymentArn=deployment_id, hookId=hook_id,
+                                                     action="CONTINUE", aws_retry=True)
+            except is_boto3_error_code("InvalidParameterException"):  # it was answered or timed out meanwhile
+                continue
+
+        def done(deployment):
+            return is_terminal(deployment) or any(
+                h.get("status") == "AWAITING_ACTION" and h.get("hookId") not in paused
+                for h in deployment.get("lifecycleHookDetails") or [])
+
+        return self.finish(watcher, True, done=done, continued_hooks=paused)
 
     # -- state=rolled_back --------------------------------------------------------------------------
     def rolled_back(self):

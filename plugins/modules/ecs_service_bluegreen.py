@@ -120,6 +120,28 @@ options:
       - Compared key by key with the service's (alarm names in any order); sent as a whole when a key differs.
     type: dict
     required: true
+  service_registries:
+    description:
+      - The Cloud Map service registries the service registers its tasks in (C(serviceRegistries)); each item takes
+        C(registry_arn) and optionally C(port), C(container_name), C(container_port) as the ECS API does.
+      - Unlike a CODE_DEPLOY service's, an ECS-controlled service's registries can be changed by C(UpdateService), so
+        they are converged (compared by registry ARN); an empty list removes them. Omitted, they are left as they are.
+    type: list
+    elements: dict
+    suboptions:
+      registry_arn:
+        description: ARN of the Cloud Map service.
+        type: str
+        required: true
+      port:
+        description: The port of an SRV record registry.
+        type: int
+      container_name:
+        description: The container whose port an SRV record names.
+        type: str
+      container_port:
+        description: The container port an SRV record names.
+        type: int
   health_check_grace_period_seconds:
     description: Seconds failing load balancer health checks of a new task are ignored.
     type: int
@@ -185,7 +207,9 @@ action:
   type: str
   sample: update
 differences:
-  description: The fields that differed (C(deploymentConfiguration.<key>), C(loadBalancers), C(healthCheckGracePeriodSeconds), C(deploymentController)).
+  description:
+    - The fields that differed (C(deploymentConfiguration.<key>), C(loadBalancers), C(serviceRegistries),
+      C(healthCheckGracePeriodSeconds), C(deploymentController)).
   returned: success
   type: list
   elements: str
@@ -260,6 +284,16 @@ def describe(module, client):
     return services[0] if services else None
 
 
+def desired_registries(module):
+    """The serviceRegistries to converge to (None: not managed)."""
+    given = module.params["service_registries"]
+    if given is None:
+        return None
+    keys = {"registry_arn": "registryArn", "port": "port", "container_name": "containerName",
+            "container_port": "containerPort"}
+    return [{api: item[option] for option, api in keys.items() if item.get(option) is not None} for item in given]
+
+
 def create_request(module):
     params = module.params
     network = params["network_configuration"]
@@ -284,6 +318,8 @@ def create_request(module):
             for s in params["capacity_provider_strategy"]]
     else:
         request["launchType"] = "FARGATE"
+    if desired_registries(module):
+        request["serviceRegistries"] = desired_registries(module)
     if params["tags"]:
         request["tags"] = [{"key": k, "value": str(v)} for k, v in params["tags"].items()]
     return request
@@ -312,6 +348,10 @@ def update_request(module, service):
         differences.append("loadBalancers")
     if service.get("healthCheckGracePeriodSeconds") != params["health_check_grace_period_seconds"]:
         differences.append("healthCheckGracePeriodSeconds")
+    registries = desired_registries(module)
+    if registries is not None and sorted(r.get("registryArn") for r in service.get("serviceRegistries") or []) != \
+            sorted(r["registryArn"] for r in registries):
+        differences.append("serviceRegistries")
     if not differences:
         return "none", [], None
     request = {"cluster": params["cluster"], "service": params["name"]}
@@ -321,6 +361,8 @@ def update_request(module, service):
         request["deploymentConfiguration"] = desired_config
     if "loadBalancers" in differences:
         request["loadBalancers"] = [desired_lb]
+    if "serviceRegistries" in differences:
+        request["serviceRegistries"] = registries
     if moving or "healthCheckGracePeriodSeconds" in differences:
         request["healthCheckGracePeriodSeconds"] = params["health_check_grace_period_seconds"]
     return ("move" if moving else "update"), differences, request
@@ -332,6 +374,7 @@ def shown(service):
     return {"deploymentController": service.get("deploymentController", {"type": "ECS"}),
             "deploymentConfiguration": service.get("deploymentConfiguration") or {},
             "loadBalancers": service.get("loadBalancers") or [],
+            "serviceRegistries": service.get("serviceRegistries") or [],
             "healthCheckGracePeriodSeconds": service.get("healthCheckGracePeriodSeconds")}
 
 
@@ -359,6 +402,9 @@ def main():
                 test_listener_rule=dict(type="str"),
                 role_arn=dict(type="str", required=True))),
             deployment_configuration=dict(type="dict", required=True),
+            service_registries=dict(type="list", elements="dict", options=dict(
+                registry_arn=dict(type="str", required=True), port=dict(type="int"),
+                container_name=dict(type="str"), container_port=dict(type="int"))),
             health_check_grace_period_seconds=dict(type="int", default=60),
             propagate_tags=dict(type="str", choices=["SERVICE", "TASK_DEFINITION", "NONE"], default="SERVICE"),
             tags=dict(type="dict", default={}),

@@ -29,6 +29,10 @@ description:
     makes the task fail rather than replace it, as the CodeDeploy modules do.
   - With O(state=stopped), stops the service's deployment in progress (or O(deployment_id)) with
     C(StopServiceDeployment) and C(stopType=ROLLBACK), and ECS moves the traffic back to the source revision.
+  - With O(state=continued), continues the service's deployment in progress (or O(deployment_id)) where a
+    lifecycle hook of target type C(PAUSE) holds it (C(ContinueServiceDeployment) with C(action=CONTINUE) for each
+    hook awaiting action), then waits until it ends or pauses at another such hook. To roll back a paused
+    deployment instead, use O(state=stopped).
   - With O(state=rolled_back), rolls the service back whatever it is doing, as C(playbooks/rollback.yml)
     does for CodeDeploy services. During a release it stops it with rollback (O(state=stopped)). Otherwise it
     releases the previous revision again, with the service's own deployment strategy. The previous revision
@@ -51,8 +55,9 @@ options:
     description:
       - V(present) releases O(task_definition_arn).
       - V(stopped) stops the deployment in progress and rolls it back.
+      - V(continued) continues the deployment in progress where a C(PAUSE) lifecycle hook holds it.
       - V(rolled_back) stops the deployment in progress or, when there is none, releases the previous revision.
-    choices: ['present', 'stopped', 'rolled_back']
+    choices: ['present', 'stopped', 'continued', 'rolled_back']
     default: present
     type: str
   task_definition_arn:
@@ -67,8 +72,8 @@ options:
     default: false
   deployment_id:
     description:
-      - With O(state=stopped), the service deployment ARN to stop. By default the service's deployment in
-        progress.
+      - With O(state=stopped) or O(state=continued), the service deployment ARN to stop or continue. By default
+        the service's deployment in progress.
     type: str
   wait:
     description:
@@ -89,7 +94,9 @@ options:
     default: 5
 notes:
   - A lifecycle hook of target type C(PAUSE) keeps the deployment C(IN_PROGRESS) until it is continued
-    (C(ContinueServiceDeployment)); the module waits for it within O(wait_timeout).
+    (O(state=continued) from another task or run, or C(ContinueServiceDeployment)); with O(state=present) the module
+    waits for it within O(wait_timeout), so release with O(wait=false) (or a short O(wait_timeout)) when the
+    release pauses for a manual check.
   - The bake time (C(bakeTimeInMinutes)) is part of the deployment, so a deployment only ends
     C(SUCCESSFUL) after it.
 seealso:
@@ -120,6 +127,12 @@ EXAMPLES = r"""
     cluster: shop
     service: api
     state: stopped
+
+- name: Continue a release that a PAUSE lifecycle hook holds (after the checks it paused for)
+  seed.fargate.ecs_service_deployment:
+    cluster: shop
+    service: api
+    state: continued
 
 - name: Roll back, during a release or after it
   seed.fargate.ecs_service_deployment:
@@ -202,6 +215,11 @@ rollback_info:
   description: ECS's C(rollback) (C(reason), C(started_at), C(service_revision_arn)), with C(rollback_message) = C(reason).
   returned: when ECS rolled the deployment back
   type: dict
+continued_hooks:
+  description: The IDs of the C(PAUSE) lifecycle hooks O(state=continued) continued (would continue in check mode).
+  returned: when O(state=continued) found a deployment
+  type: list
+  elements: str
 stop_type:
   description: The C(stopType) the deployment was stopped with.
   returned: when O(state=stopped) stopped a deployment
@@ -223,7 +241,7 @@ def main():
     argument_spec = {
         "cluster": {"required": True, "type": "str"},
         "service": {"required": True, "type": "str"},
-        "state": {"type": "str", "default": "present", "choices": ["present", "stopped", "rolled_back"]},
+        "state": {"type": "str", "default": "present", "choices": ["present", "stopped", "continued", "rolled_back"]},
         "task_definition_arn": {"type": "str"},
         "force": {"type": "bool", "default": False},
         "deployment_id": {"type": "str"},

@@ -28,6 +28,11 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/seed/a1b2c3d4-5678-90ab-cdef-111111111111"
 CLOUDFRONT = {"stack_cloudfront": {"enabled": True, "price_class": "PriceClass_100", "web_acl_arn": WEB_ACL}}
+# The first test's stack has one service on each release controller: web (the default route, whose production rule is
+# the origin header's rule with CloudFront in front) released by ECS itself, api by CodeDeploy.
+_API, _WEB = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())["stack_services"]
+MIXED = dict(CLOUDFRONT, stack_services=[_API, dict(_WEB, deployment_controller="ecs",
+                                                    ecs_deployment={"strategy": "BLUE_GREEN", "bake_time_minutes": 0})])
 
 pytestmark = pytest.mark.slow(minutes=9)
 
@@ -72,11 +77,11 @@ def test_cloudfront_converges_stays_in_sync_invalidates_after_a_web_release_and_
         Filters=[{"Name": "prefix-list-name", "Values": [PREFIX_LIST]}])["PrefixLists"]
 
     # A dry run of a stack that does not exist yet: the distribution is planned, nothing written.
-    dry = ok(run_playbook(SITE, CLOUDFRONT, check=True, diff=True))
+    dry = ok(run_playbook(SITE, MIXED, check=True, diff=True))
     assert dry.writes == [] and dry.task_results("seed.fargate.cloudfront : Distribution | converge it in front of the load balancer "
                                                  "(static content cached, API passed through)")[0]["changed"]
 
-    run = ok(run_playbook(SITE, CLOUDFRONT))
+    run = ok(run_playbook(SITE, MIXED))
     [summary] = distributions(boto)
     got = cloudfront.get_distribution(Id=summary["Id"])["Distribution"]
     config = got["DistributionConfig"]
@@ -112,23 +117,30 @@ def test_cloudfront_converges_stays_in_sync_invalidates_after_a_web_release_and_
     forwards = {r["Priority"]: [c["Field"] for c in r["Conditions"]] for r in rules if not r["IsDefault"]}
     assert forwards == {"10": ["path-pattern", "http-header"], "50000": ["http-header"]}
     assert all(r["Actions"][0]["Type"] == "forward" for r in rules if not r["IsDefault"])
+    # ECS shifts web's production traffic on the origin header's rule (the default action only refuses).
+    [web] = boto("ecs").describe_services(cluster="seed", services=["web"])["services"]
+    assert web["deploymentController"] == {"type": "ECS"}
+    assert web["loadBalancers"][0]["advancedConfiguration"]["productionListenerRule"] == \
+        next(r["RuleArn"] for r in rules if r["Priority"] == "50000")
 
-    in_sync(run_playbook(SITE, CLOUDFRONT))
-    in_sync(run_playbook(SITE, CLOUDFRONT, check=True, diff=True))
+    in_sync(run_playbook(SITE, MIXED))
+    in_sync(run_playbook(SITE, MIXED, check=True, diff=True))
     assert origin_secret(production_listener(boto)[1]) == secret  # kept
 
     # A release of the web service invalidates its entry page (once per deployment); the API's does not.
-    release = ok(run_playbook(DEPLOY, dict(CLOUDFRONT, deploy_image_tag="v2", deploy_service="web")))
+    release = ok(run_playbook(DEPLOY, dict(MIXED, deploy_image_tag="v2", deploy_service="web")))
     [invalidation] = cloudfront.list_invalidations(DistributionId=summary["Id"])["InvalidationList"]["Items"]
     batch = cloudfront.get_invalidation(DistributionId=summary["Id"], Id=invalidation["Id"])["Invalidation"]["InvalidationBatch"]
     assert batch["Paths"]["Items"] == ["/index.html"]
     assert batch["CallerReference"] == release.task_results("Summary | keep the outcome in deploy_releases")[0][
         "ansible_facts"]["deploy_releases"][0]["deployment_id"]
-    ok(run_playbook(DEPLOY, dict(CLOUDFRONT, deploy_image_tag="v2", deploy_service="api")))
+    ok(run_playbook(DEPLOY, dict(MIXED, deploy_image_tag="v2", deploy_service="api")))
     assert len(cloudfront.list_invalidations(DistributionId=summary["Id"])["InvalidationList"]["Items"]) == 1
+    # Both releases made the green groups live; a converge keeps them (ECS's weights on the origin header's rule too).
+    in_sync(run_playbook(SITE, MIXED))
 
     # Teardown: disabled, deployed, deleted, before the load balancer and its security group.
-    ok(run_playbook(DESTROY, CLOUDFRONT))
+    ok(run_playbook(DESTROY, MIXED))
     assert distributions(boto) == []
     assert boto("elbv2").describe_load_balancers()["LoadBalancers"] == []
 

@@ -136,6 +136,40 @@ def test_failing_hook_rolls_back(run_playbook, boto, endpoint, platform):
     assert service(boto, "api")["taskDefinition"].endswith("/api:1")
 
 
+def test_release_paused_by_a_pause_hook_is_continued(run_playbook, boto, platform):
+    api = add_service(boto, platform, "api")
+    # the hook from now on (the service's first deployment, made by add_service, is not held)
+    config = service(boto, "api")["deploymentConfiguration"]
+    boto("ecs").update_service(cluster=platform["cluster_name"], service="api", deploymentConfiguration=dict(
+        config, lifecycleHooks=[{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]))
+    nothing = release(run_playbook, platform, service_name="api", release_state="continued")
+    assert nothing.rc == 0 and nothing.changed == 0 and nothing.writes == [], nothing.failure_messages()
+
+    started = release(run_playbook, platform, service_name="api", task_definition_arn=add_td(boto, "api", 2),
+                      release_wait=False)
+    assert started.rc == 0 and started.changed == 1, started.failure_messages()
+    arn = result_of(started)["deployment_id"]
+
+    def paused():
+        found = boto("ecs").describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+        return [h["hookId"] for h in found.get("lifecycleHookDetails") or [] if h["status"] == "AWAITING_ACTION"]
+
+    [hook_id] = wait_for(paused)
+    # held: production stays on the source revision's group while the hook waits
+    assert set(rule_weights(boto, api["prod_rule_arn"])) == {api["blue_tg_arn"]}
+    check = release(run_playbook, platform, service_name="api", release_state="continued", check=True)
+    assert check.rc == 0 and check.changed == 1 and check.writes == [], check.failure_messages()
+    assert result_of(check)["continued_hooks"] == [hook_id]
+
+    go = release(run_playbook, platform, service_name="api", release_state="continued")
+    assert go.rc == 0 and go.changed == 1, go.failure_messages()
+    assert [c["action"] for c in go.writes] == ["ContinueServiceDeployment"]
+    result = result_of(go)
+    assert result["continued_hooks"] == [hook_id] and result["status"] == "SUCCESSFUL", result
+    assert [(e["target_type"], e["status"]) for e in entries(result, "hook")][-1] == ("PAUSE", "SUCCEEDED")
+    assert service(boto, "api")["taskDefinition"].endswith("/api:2")
+
+
 def add_td(boto, family, revision):
     return boto("ecs").describe_task_definition(taskDefinition=f"{family}:{revision}")["taskDefinition"][
         "taskDefinitionArn"]
