@@ -305,6 +305,31 @@ def test_release_runs_the_lifecycle_and_swaps_the_groups(bg):
     assert bg.weights(bg.prod_rule) == {bg.blue_tg: 100, bg.green_tg: 0}
 
 
+def test_the_listeners_default_rules_as_production_and_test_rules(bg):
+    """A service on the default route: its rules are the listeners' default rules (by their rule ARNs)."""
+    defaults = {}
+    for rule_arn in (bg.prod_rule, bg.test_rule):
+        listener = bg.elb.describe_rules(RuleArns=[rule_arn])["Rules"][0]["RuleArn"].replace(":listener-rule/", ":listener/")
+        listener = listener.rsplit("/", 1)[0]
+        bg.elb.modify_listener(ListenerArn=listener, DefaultActions=[{"Type": "forward", "TargetGroupArn": bg.blue_tg}])
+        bg.elb.delete_rule(RuleArn=rule_arn)
+        [default] = [r for r in bg.elb.describe_rules(ListenerArn=listener)["Rules"] if r["IsDefault"]]
+        defaults[listener] = default["RuleArn"]
+    prod_listener, test_listener = defaults
+    bg.create({"bakeTimeInMinutes": 0}, load_balancers=bg.load_balancers(
+        productionListenerRule=defaults[prod_listener], testListenerRule=defaults[test_listener]))
+    assert bg.wait(bg.latest())["status"] == "SUCCESSFUL"
+
+    done = bg.wait(bg.release())
+    assert done["status"] == "SUCCESSFUL", done
+    for listener, rule_arn in defaults.items():
+        assert bg.weights(rule_arn) == {bg.green_tg: 100, bg.blue_tg: 0}
+        # the listener's default actions are the default rule's
+        [action] = bg.elb.describe_listeners(ListenerArns=[listener])["Listeners"][0]["DefaultActions"]
+        assert {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]} == \
+            {bg.green_tg: 100, bg.blue_tg: 0}
+
+
 def test_canary_shifts_production_in_two_steps(bg):
     bg.create({"strategy": "CANARY", "bakeTimeInMinutes": 0,
                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 2}})
