@@ -144,13 +144,15 @@ unit: setup  ## unit tests
 integration: setup  ## playbook, module, data plane and AWX (ansible-runner) tests against the real local endpoint
 	$(BIN)/pytest tests/localaws tests/integration tests/awx -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
-# CI runs the bluegreen scenario: the whole stack (network included), a release, a broken
-# release rolled back, teardown. network and default are its subsets; molecule-all runs
-# every scenario.
-molecule: setup  ## molecule bluegreen scenario against the local endpoint
+# CI runs the bluegreen scenarios: the whole stack (network included), a release, a broken
+# release rolled back, teardown; bluegreen with CodeDeploy releasing the services, bluegreen-ecs
+# with ECS itself (deployment_controller: ecs), one after the other. network and default are
+# their subsets; molecule-all runs every scenario.
+molecule: setup  ## molecule bluegreen scenarios (CodeDeploy, then ECS as release controller) against the local endpoint
 	$(BIN)/molecule test -s bluegreen
+	$(BIN)/molecule test -s bluegreen-ecs
 
-molecule-all: setup  ## every molecule scenario (network, default, bluegreen)
+molecule-all: setup  ## every molecule scenario (network, default, bluegreen, bluegreen-ecs)
 	$(BIN)/molecule test --all
 
 services: setup  ## API/web through the real WSGI server (granian), nginx, Chromium; real image builds

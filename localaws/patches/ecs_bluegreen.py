@@ -137,7 +137,8 @@ def _find_rule(elbv2: Any, arn: str) -> tuple[Any, Any] | None:
             if listener.arn == arn:
                 default = next((r for r in listener.rules.values() if getattr(r, "is_default", False)), None)
                 return (listener, default) if default is not None else None
-            # (moto keys a listener's default rule by 0, not by its ARN)
+            # moto keys a listener's default rule by 0, not by its ARN (which DescribeRules answers and AWS
+            # accepts as a production or test listener rule)
             rule = listener.rules.get(arn) or next((r for r in listener.rules.values() if r.arn == arn), None)
             if rule is not None:
                 return listener, rule
