@@ -315,9 +315,9 @@ def test_the_listeners_default_rules_as_production_and_test_rules(bg):
         bg.elb.delete_rule(RuleArn=rule_arn)
         [default] = [r for r in bg.elb.describe_rules(ListenerArn=listener)["Rules"] if r["IsDefault"]]
         defaults[listener] = default["RuleArn"]
-    prod_listener, test_listener = defaults
+    production_rule, test_rule = list(defaults.values())
     bg.create({"bakeTimeInMinutes": 0}, load_balancers=bg.load_balancers(
-        productionListenerRule=defaults[prod_listener], testListenerRule=defaults[test_listener]))
+        productionListenerRule=production_rule, testListenerRule=test_rule))
     assert bg.wait(bg.latest())["status"] == "SUCCESSFUL"
 
     done = bg.wait(bg.release())
