@@ -354,6 +354,9 @@ class Releases:
         outcomes = [None] * len(self.releases)
         pending = {}
         for index, release in enumerate(self.releases):
+            if release.params.get("deployment_id"):  # started by an earlier call: only waited for here
+                pending[index] = (release._watcher(release.params["deployment_id"]), True, {"attached": True})
+                continue
             try:
                 result, waiting = release.begin()
             except CodeDeployError as e:

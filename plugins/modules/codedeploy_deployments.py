@@ -102,6 +102,13 @@ options:
           - Create a deployment even when O(deployments[].task_definition_arn) is already live.
         type: bool
         default: false
+      deployment_id:
+        description:
+          - Wait for this deployment instead of releasing, for example one an earlier call started with
+            O(wait=false) (its RV(deployments[].deployment_id)) while other work ran. Nothing is created, so a
+            deployment that failed meanwhile is reported failed, not released again.
+          - The entry's result then has C(changed=true) and C(attached=true).
+        type: str
   wait:
     description:
       - Wait until every deployment ends (C(Succeeded), C(Failed) or C(Stopped)) or reaches C(Ready).
@@ -233,6 +240,7 @@ def main():
                 "description": {"type": "str"},
                 "deployment_config_name": {"type": "str"},
                 "force": {"type": "bool", "default": False},
+                "deployment_id": {"type": "str"},
             },
         },
         "wait": {"type": "bool", "default": True},

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.integration.platform.inventory import snapshot
+from tests.localaws.conftest import control
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
@@ -88,7 +89,7 @@ def summary(run) -> list[str]:
 
 
 @pytest.mark.slow(minutes=5)
-def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(run_playbook, boto):
+def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(run_playbook, boto, endpoint):
     extra = {"stack_services": ECS_API, **NO_CD_CONFIG, "stack_service_discovery": {"enabled": True}}
     plan = run_playbook(SITE, extra, check=True, diff=True)
     assert plan.rc == 0, plan.failure_messages() or plan.stderr[-3000:]
@@ -140,6 +141,21 @@ def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(
 
     dry = run_playbook(SITE, extra, check=True, diff=True)
     assert dry.rc == 0 and dry.changed == 0 and dry.writes == [], dry.failure_messages() or dry.writes
+
+    # A release of both services: CodeDeploy's runs in the background while ECS releases api, so the two overlap.
+    control(endpoint, "/_localaws/codedeploy/time-scale", {"secondsPerMinute": 2.0})  # web's 5-minute wait: 10 s
+    release = run_playbook("playbooks/deploy.yml", dict(extra, deploy_image_tag="v2"))
+    control(endpoint, "/_localaws/codedeploy/time-scale", {"secondsPerMinute": 1.0})
+    assert release.rc == 0, release.failure_messages() or release.stderr[-3000:]
+    outcome = {r["service"]: r for r in release.task_results("Summary | keep the outcome in deploy_releases")[0][
+        "ansible_facts"]["deploy_releases"]}
+    assert {name: (r["controller"], r["failed"]) for name, r in outcome.items()} == {
+        "api": ("ecs", False), "web": ("codedeploy", False)}, outcome
+    [started] = [c["time"] for c in release.writes if c["action"] == "CreateDeployment"]
+    [updated] = [c["time"] for c in release.writes if c["action"] == "UpdateService"]
+    web_done = codedeploy.get_deployment(deploymentId=outcome["web"]["deployment_id"])["deploymentInfo"]["completeTime"]
+    assert started < updated < web_done.timestamp(), (started, updated, web_done)
+    assert all(r["changed"] and r["live_task_definition"] == r["to"] for r in outcome.values()), outcome
 
     # Back to CodeDeploy: AWS cannot move an ECS service in place; the run stops before any write.
     back = run_playbook(SITE, {"stack_services": services()})

@@ -241,11 +241,38 @@ def test_continue_a_release_waiting_for_the_go_ahead(run_playbook, boto, endpoin
 RELEASES = f"{PLAYBOOKS}/codedeploy_releases.yml"
 
 
-def releases(run_playbook, platform, *services, check=False):
-    """Release (group vars, revision) pairs in one codedeploy_deployments call."""
+def releases(run_playbook, platform, *services, check=False, ids=None, **extra):
+    """Release (group vars, revision) pairs in one codedeploy_deployments call (``ids``: group -> deployment_id)."""
     deployments = [{"deployment_group_name": vars_["group_name"], "task_definition_arn": vars_[f"td_v{revision}"],
                     "container_name": "api", "container_port": 8080} for vars_, revision in services]
-    return run_playbook(RELEASES, {"app_name": platform["app_name"], "deployments": deployments}, check=check)
+    for entry in deployments:
+        if (ids or {}).get(entry["deployment_group_name"]):
+            entry["deployment_id"] = ids[entry["deployment_group_name"]]
+    return run_playbook(RELEASES, dict(extra, app_name=platform["app_name"], deployments=deployments), check=check)
+
+
+def test_started_without_waiting_then_waited_for_by_id_a_failure_is_not_released_again(run_playbook, boto,
+                                                                                       endpoint, platform):
+    time_scale(endpoint, 0.1)
+    setup_group(run_playbook, platform)
+    control(endpoint, "/_localaws/elbv2/target-health", {"targetGroupArn": platform["green_tg_arn"],
+                                                         "state": "unhealthy"})
+    started = releases(run_playbook, platform, (platform, 2), release_wait=False)
+    assert started.rc == 0 and len(creates(started)) == 1, started.failure_messages()
+    [entry] = result_of(started, "Releases")["deployments"]
+    assert entry["changed"] is True
+    deployment_id = entry["deployment_id"]
+    wait_for(lambda: boto("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"]
+             in ("Failed", "Stopped"), timeout=60)
+
+    # Waited for by its id after it failed: reported failed, and nothing is released again.
+    waited = releases(run_playbook, platform, (platform, 2), ids={platform["group_name"]: deployment_id})
+    assert waited.rc != 0 and creates(waited) == [], waited.writes
+    [entry] = result_of(waited, "Releases")["deployments"]
+    assert (entry["deployment_id"], entry["failed"], entry["changed"], entry["attached"]) == \
+        (deployment_id, True, True, True), entry
+    assert entry["error_information"]["code"] == "HEALTH_CONSTRAINTS"
+    assert primary_task_definition(boto) == platform["td_v1"]
 
 
 def test_releases_of_two_groups_run_at_once_and_one_failure_stops_only_its_own(run_playbook, boto, endpoint,
