@@ -55,6 +55,13 @@ def real_seconds(aws_seconds: float) -> float:
     return float(aws_seconds) / 60.0 * codedeploy.SETTINGS.seconds_per_minute
 
 
+def drain_until(target_group: Any, target_id: str) -> float | None:
+    """When the target's deregistration delay ends (time.monotonic), as DeregisterTargets recorded it."""
+    from localaws.patches.elbv2 import drain_until as recorded
+
+    return recorded(target_group, target_id)
+
+
 def forced_state(tg_arn: str) -> str | None:
     from localaws.patches.elbv2 import health_override
 
@@ -187,8 +194,10 @@ class HealthChecker:
                     if target_id in registered:
                         continue
                     if state.drain_until is None:
-                        delay = real_seconds(view.deregistration_delay) if view.load_balancers else 0.0
-                        state.drain_until = now + delay
+                        # From the DeregisterTargets call (localaws/patches/elbv2.py), not from this poll.
+                        recorded = drain_until(view.obj, target_id) if view.load_balancers else now
+                        state.drain_until = recorded if recorded is not None else (
+                            now + real_seconds(view.deregistration_delay))
                         state.set("draining", "Target.DeregistrationInProgress")
                     if state.drain_until <= now:
                         del group.targets[target_id]
@@ -226,6 +235,11 @@ class HealthChecker:
             configured = str(view_obj.health_check_port or "traffic-port")
             return str(port) if configured == "traffic-port" else configured
 
+        def drained(tid: str, state: TargetState) -> bool:
+            # Over as soon as the delay since DeregisterTargets is, whether or not a poll has seen it.
+            until = state.drain_until if state.drain_until is not None else drain_until(view_obj, tid)
+            return until is not None and until <= time.monotonic()
+
         results = []
         # Without Targets, AWS lists the registered targets and the draining ones (a target
         # deregistered since the last poll is draining already).
@@ -237,7 +251,7 @@ class HealthChecker:
                 results.append(FakeHealthStatus(tid, state.port, hc_port(state.port), state.state,
                                                 None if state.state == "healthy" else state.reason,
                                                 None if state.state == "healthy" else state.description))
-            elif tid not in view_obj.targets and state is not None:
+            elif tid not in view_obj.targets and state is not None and not drained(tid, state):
                 results.append(FakeHealthStatus(tid, state.port, hc_port(state.port), "draining",
                                                 "Target.DeregistrationInProgress",
                                                 DESCRIPTIONS["Target.DeregistrationInProgress"]))

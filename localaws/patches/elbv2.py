@@ -19,6 +19,7 @@ CodeDeploy does during an ECS blue/green deployment.
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any
 
 from localaws import dataplane
@@ -171,3 +172,26 @@ def apply() -> None:
         return forced
 
     ELBv2Backend.describe_target_health = describe_target_health
+
+    original_deregister = ELBv2Backend.deregister_targets
+
+    def deregister_targets(self, target_group_arn, instances):
+        original_deregister(self, target_group_arn, instances)
+        # The deregistration delay runs from this call, not from when the data plane's next poll
+        # notices the target gone (localaws/dataplane/alb_health.py reads this deadline).
+        from localaws.dataplane.alb_health import real_seconds
+
+        target_group = self.target_groups[target_group_arn]
+        delay = float((getattr(target_group, "attributes", None) or {}).get(
+            "deregistration_delay.timeout_seconds", 300))
+        until = time.monotonic() + real_seconds(delay)
+        drains = target_group.__dict__.setdefault("_localaws_drain_until", {})
+        for target in instances:
+            drains[target["Id"]] = until
+
+    ELBv2Backend.deregister_targets = deregister_targets
+
+
+def drain_until(target_group: Any, target_id: str) -> float | None:
+    """When (time.monotonic) the target's deregistration delay ends, if DeregisterTargets was called for it."""
+    return (getattr(target_group, "_localaws_drain_until", None) or {}).get(target_id)

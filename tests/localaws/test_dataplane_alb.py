@@ -425,6 +425,22 @@ def test_deregistration_drains_in_flight_requests(stack, targets):
         "State": "unused", "Reason": "Target.NotRegistered", "Description": "Target is not registered to the target group"}
 
 
+def test_deregistration_delay_runs_from_the_deregister_call(stack, targets):
+    """The delay starts at DeregisterTargets, not at the data plane's next poll: with a delay of 0 the
+    target is gone at once, and ECS (which stops a task when its delay is over) never sees it draining."""
+    lb = stack.load_balancer()
+    tg = stack.target_group("web", [targets["a"], targets["b"]])
+    stack.elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
+    stack.listener(lb, forward(tg))
+    stack.wait_health(tg, {"127.0.0.2": "healthy", "127.0.0.3": "healthy"})
+    for _ in range(5):  # a poll falling between the two calls would hide the bug once, not five times
+        stack.elb.deregister_targets(TargetGroupArn=tg, Targets=[targets["a"].ref])
+        assert set(stack.health(tg)) == {targets["b"].ref["Id"]}
+        stack.elb.register_targets(TargetGroupArn=tg, Targets=[targets["a"].ref])
+        stack.wait_health(tg, {"127.0.0.2": "healthy", "127.0.0.3": "healthy"})
+
+
 def test_many_concurrent_connections_and_throughput(stack, targets):
     lb = stack.load_balancer()
     tg = stack.target_group("web", [targets["a"], targets["b"]])
