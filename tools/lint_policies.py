@@ -3,8 +3,9 @@
 The roles render their policies from the stack description at converge time (ARNs of the account, the
 stack's tables, secrets, task roles), so they are linted as written: this converges ``playbooks/site.yml``
 and ``playbooks/pipeline.yml`` on a throwaway local endpoint (control plane only), with the local
-inventory's stack description plus a Secrets Manager secret (with a KMS key) and an SSM parameter so that
-every policy the roles can write exists, then runs parliament over each role's inline policies and trust
+inventory's stack description plus a Secrets Manager secret (with a KMS key), an SSM parameter, X-Ray tracing and
+the second service on the ECS release controller (its infrastructure role) so that every policy the roles can write
+exists, then runs parliament over each role's inline policies and trust
 policy. Exit 1 on any finding, naming the role, the policy and the finding.
 
     python tools/lint_policies.py
@@ -68,10 +69,15 @@ def findings(document: dict) -> list[str]:
 
 def _stack_vars(path: Path) -> None:
     stack = yaml.safe_load((ROOT / "inventories/local/group_vars/all/stack.yml").read_text())
-    services = [dict(s, secrets=SECRETS) if i == 0 else s for i, s in enumerate(stack["stack_services"])]
+    first, *others = stack["stack_services"]
+    # The other services released by ECS itself (deployment_controller: ecs): the ECS infrastructure role, whose trust
+    # policy and managed policy exist only then, is linted too; they need no CodeDeploy traffic-shifting config.
+    services = [dict(first, secrets=SECRETS)] + [dict(s, deployment_controller="ecs") for s in others]
+    configs = {name: config for name, config in (stack.get("stack_service_deployment_configs") or {}).items()
+               if name == first["name"]}
     # X-Ray tracing on for the first service: its task role gets the daemon's writes, linted too
-    path.write_text(yaml.safe_dump({"stack_services": services,
-                                    "stack_tracing": {"enabled": True, "services": [services[0]["name"]]}}))
+    path.write_text(yaml.safe_dump({"stack_services": services, "stack_service_deployment_configs": configs,
+                                    "stack_tracing": {"enabled": True, "services": [first["name"]]}}))
 
 
 def main() -> int:
