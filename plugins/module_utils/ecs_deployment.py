@@ -556,13 +556,21 @@ class Release:
         active = list_service_deployments(self.ecs, self.params["cluster"], self.name, RELEASING_STATUSES)
         return active[0]["serviceDeploymentArn"] if active else None
 
-    def stopped(self):
+    def _watch_active(self, verb):
+        """(watcher, None) for the service deployment to act on (deployment_id, or the service's running one), or
+        (None, the unchanged result) when there is none to ``verb``."""
         deployment_id = self._active()
         if deployment_id is None:
-            return {"changed": False, "msg": f"No service deployment of {self.name} in progress to stop"}
+            return None, {"changed": False, "msg": f"No service deployment of {self.name} in progress to {verb}"}
         if self.service is None:
             self._service()
-        watcher = self.watcher(deployment_id)
+        return self.watcher(deployment_id), None
+
+    def stopped(self):
+        watcher, idle = self._watch_active("stop")
+        if watcher is None:
+            return idle
+        deployment_id = watcher.deployment_id
         if watcher.deployment.get("status") not in RELEASING_STATUSES:
             if self.params["wait"] and not is_terminal(watcher.deployment) and not self.check_mode:
                 self._wait(watcher)
@@ -584,12 +592,9 @@ class Release:
     def continued(self):
         """Continue the lifecycle hooks of target type PAUSE that wait for an answer (ContinueServiceDeployment),
         then wait until the deployment ends or pauses at another hook."""
-        deployment_id = self._active()
-        if deployment_id is None:
-            return {"changed": False, "msg": f"No service deployment of {self.name} in progress to continue"}
-        if self.service is None:
-            self._service()
-        watcher = self.watcher(deployment_id)
+        watcher, idle = self._watch_active("continue")
+        if watcher is None:
+            return idle
         paused = [h["hookId"] for h in watcher.deployment.get("lifecycleHookDetails") or []
                   if h.get("status") == "AWAITING_ACTION"]
         if not paused:
@@ -600,7 +605,7 @@ class Release:
             return self.result(watcher, changed=True, continued_hooks=paused)
         for hook_id in paused:
             try:
-                self.ecs.continue_service_deployment(serviceDeploymentArn=deployment_id, hookId=hook_id,
+                self.ecs.continue_service_deployment(serviceDeploymentArn=watcher.deployment_id, hookId=hook_id,
                                                      action="CONTINUE", aws_retry=True)
             except is_boto3_error_code("InvalidParameterException"):  # it was answered or timed out meanwhile
                 continue
