@@ -42,11 +42,11 @@ TIME_SCALE = 4.0
 # role's 3 x 15 s a new target would be unhealthy after 3 s real, before the API listens on a loaded
 # machine (AWS gives it 45 s). 10 x 15 s (AWS's maximum threshold) gives it 10 s.
 # The load balancer is protected from deletion (stack_alb_deletion_protection), as a production stack would be.
-# X-Ray tracing is on for the api (stack_tracing), its daemon the local stand-in tools/demo_images.py builds (the
-# endpoint cannot pull AWS's from public.ecr.aws): every api task runs it beside the API, and the API's segments
-# reach the endpoint's X-Ray (test_release_story.py finds them).
-STACK_SETTINGS = {"alb_unhealthy_threshold": 10, "stack_alb_deletion_protection": True,
-                  "stack_tracing": {"enabled": True, "services": ["api"], "daemon_image": DAEMON_IMAGE}}
+STACK_SETTINGS = {"alb_unhealthy_threshold": 10, "stack_alb_deletion_protection": True}
+# The release story's stack (conftest.py; not bench/release/run.py's) also has X-Ray tracing on for the api, its daemon
+# the local stand-in tools/demo_images.py builds (the endpoint cannot pull AWS's from public.ecr.aws): every api task
+# runs it beside the API, and the API's segments reach the endpoint's X-Ray (test_release_story.py finds them).
+TRACING = {"stack_tracing": {"enabled": True, "services": ["api"], "daemon_image": DAEMON_IMAGE}}
 VERSIONS = ["v1", "v2", "v3", "v4"]
 
 

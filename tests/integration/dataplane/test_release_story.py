@@ -168,10 +168,10 @@ def traced_request(url: str, method: str, path: str, request_id: str) -> tuple[i
 
 
 def test_requests_through_the_load_balancer_are_traced(stack):
-    """stack_tracing is on for the api (_stack.py), with the local X-Ray daemon image: each api task runs the daemon
-    sidecar, and a request sent through the load balancer's production listener leaves a trace in the endpoint's
-    X-Ray, found by its request id annotation (GetTraceSummaries) and read whole (BatchGetTraces): the API's segment
-    with the request's method, URL and status."""
+    """stack_tracing is on for the api (_stack.py's TRACING, which conftest.py adds), with the local X-Ray daemon
+    image: each api task runs the daemon sidecar, and a request sent through the load balancer's production listener
+    leaves a trace in the endpoint's X-Ray, found by its request id annotation (GetTraceSummaries) and read whole
+    (BatchGetTraces): the API's segment with the request's method, URL and status."""
     wait_for("two healthy api targets", lambda: len(healthy_targets(stack, "seed-api-blue")) == 2)
     tasks = running_tasks(stack, "api")
     for task in tasks:
