@@ -57,6 +57,12 @@ DEMO_VERSIONS ?= v1,v2
 # with one botocore loader per interpreter (tools/fastpath.py; make bench prints the ratio to the stock strategy);
 # ansible-core prints a deprecation notice for third-party strategy plugins then. FAST=0: the stock strategy.
 FAST ?= 1
+# TRACING=1: the demo traces the api with X-Ray (stack_tracing, every request sampled), its daemon the local stand-in
+# `make images` builds, and its last step prints the traces of a few requests it sends (tools/demo_traces.py;
+# docs/tracing.md). Off by default: the demo is the stack of inventories/local as it is.
+TRACING ?= 0
+TRACING_STACK = {"stack_tracing": {"enabled": true, "services": ["api"], "daemon_image": "localhost/seed-xray-daemon:latest", "sampling_rate": 1}}
+TRACING_VARS = $(if $(filter 1,$(TRACING)),-e '$(TRACING_STACK)')
 STRATEGY_ENV = $(if $(filter 1,$(FAST)),eval "$$($(BIN)/python tools/fastpath.py)",:)
 
 up: setup  ## start the local AWS endpoint (moto + localaws patches; DATAPLANE=0: no containers)
@@ -68,14 +74,15 @@ images: setup  ## build the api/web images once per source hash and tag the demo
 down:  ## stop the local AWS endpoint
 	$(BIN)/python -m localaws stop
 
-demo: system-deps images up  ## deploy the whole stack to the local endpoint (real tasks), then release v2 (FAST=0: no mitogen)
+demo: system-deps images up  ## deploy the whole stack to the local endpoint (real tasks), then release v2 (FAST=0: no mitogen; TRACING=1: X-Ray)
 	eval "$$($(BIN)/python -m localaws env)"
 	$(STRATEGY_ENV)
 	# the images go to ECR first, so the services' first tasks find them
 	$(BIN)/python tools/demo_images.py push --versions $(DEMO_VERSIONS) --require-dataplane
-	$(BIN)/ansible-playbook playbooks/site.yml
-	$(BIN)/ansible-playbook playbooks/deploy.yml -e deploy_image_tag=v2
+	$(BIN)/ansible-playbook playbooks/site.yml $(TRACING_VARS)
+	$(BIN)/ansible-playbook playbooks/deploy.yml -e deploy_image_tag=v2 $(TRACING_VARS)
 	$(BIN)/python -m localaws status
+	$(if $(filter 1,$(TRACING)),$(BIN)/python tools/demo_traces.py)
 
 destroy: up  ## remove the whole stack from the local endpoint
 	eval "$$($(BIN)/python -m localaws env)"

@@ -24,6 +24,11 @@ way a release differs from the one before it without a rebuild of everything:
 The web image of every version is the same build with ``APP_VERSION`` set (nginx ignores it), so
 that ``deploy.yml -e deploy_image_tag=vN`` finds the tag for both services.
 
+``build`` also builds the local X-Ray daemon (``services/xray-daemon``, on the api's Python base; its own source
+hash) and tags it ``localhost/seed-xray-daemon:latest``: ``stack_tracing.daemon_image`` on the local endpoint,
+which cannot pull AWS's daemon from public.ecr.aws (docs/tracing.md). It is not pushed: the data plane runs
+``localhost/...`` images as they are.
+
 Every buildah/podman call uses the project's container store (``services/scripts/engine-env.sh``).
 """
 
@@ -44,6 +49,12 @@ ENGINE_ENV = SERVICES / "scripts" / "engine-env.sh"
 NAMES = {"api": "localhost/seed-fargate-api", "web": "localhost/seed-fargate-web"}
 # Build inputs; generated or installed trees are not inputs.
 INPUTS = [SERVICES / "api", SERVICES / "web", SERVICES / "scripts" / "base", BUILD_SCRIPT]
+# The X-Ray daemon stand-in: its own inputs, so a change to it does not rebuild the api and web images.
+DAEMON_DIR = SERVICES / "xray-daemon"
+DAEMON_NAME = "localhost/seed-xray-daemon"
+DAEMON_IMAGE = f"{DAEMON_NAME}:latest"  # what stack_tracing.daemon_image names on the local endpoint
+PYTHON_BASE = "localhost/seed-python:3.11-bookworm"  # made by build-images.sh
+CA_BUNDLE = os.environ.get("CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 SKIP = {"node_modules", "dist", "__pycache__", ".pytest_cache", ".cache", ".ruff_cache"}
 
 # version -> environment added to the api image (web: APP_VERSION only)
@@ -81,11 +92,11 @@ def _engine(env: dict[str, str], *args: str, check: bool = True) -> subprocess.C
     return proc
 
 
-def source_hash() -> str:
+def source_hash(inputs: list[Path] | None = None) -> str:
     """sha256 over the build inputs' relative paths and contents (16 hex digits)."""
     digest = hashlib.sha256()
     files: list[Path] = []
-    for item in INPUTS:
+    for item in INPUTS if inputs is None else inputs:
         if item.is_file():
             files.append(item)
             continue
@@ -141,8 +152,24 @@ def build(versions: list[str], env: dict[str, str] | None = None) -> dict[str, d
                 _engine(env, "buildah", "commit", "--quiet", "--format", "docker", ctr, ref)
             finally:
                 _engine(env, "buildah", "rm", ctr, check=False)
+    build_daemon(env)
     prune(env, src)
     return refs
+
+
+def build_daemon(env: dict[str, str]) -> str:
+    """Build (or reuse) the X-Ray daemon image, tag it :data:`DAEMON_IMAGE`, and return that name."""
+    ref = f"{DAEMON_NAME}:src-{source_hash([DAEMON_DIR])}"
+    if image_exists(env, ref):
+        log(f"the X-Ray daemon image is built already: {ref}")
+    else:
+        log(f"building the X-Ray daemon image {ref} (services/xray-daemon)")
+        _engine(dict(env, BUILDAH_ISOLATION="chroot"), "buildah", "bud", "--quiet", "--format", "docker",
+                "--isolation", "chroot", "--network", "host", "--layers=false",
+                "-v", f"{CA_BUNDLE}:/etc/ssl/certs/ca-certificates.crt:ro", "--build-arg", f"BASE_IMAGE={PYTHON_BASE}",
+                "--build-arg", "PIP_CERT=/etc/ssl/certs/ca-certificates.crt", "-t", ref, str(DAEMON_DIR))
+    _engine(env, "podman", "tag", ref, DAEMON_IMAGE)
+    return DAEMON_IMAGE
 
 
 def prune(env: dict[str, str], src: str) -> None:
@@ -150,6 +177,8 @@ def prune(env: dict[str, str], src: str) -> None:
     listed = _engine(env, "podman", "images", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
     stale = [ref for ref in listed if ref.rsplit(":", 1)[0] in NAMES.values()
              and "-" in ref.rsplit(":", 1)[1] and not ref.endswith(f"-{src}")]
+    daemon = f"{DAEMON_NAME}:src-{source_hash([DAEMON_DIR])}"
+    stale += [ref for ref in listed if ref.startswith(f"{DAEMON_NAME}:src-") and ref != daemon]
     if stale:
         log(f"removing {len(stale)} images of older sources")
         _engine(env, "podman", "rmi", "--ignore", *stale, check=False)
@@ -227,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for version, services in refs.items():
                 print(version, " ".join(services.values()))
+            print("xray-daemon", DAEMON_IMAGE)
     except ImageError as exc:
         print(f"demo-images: {exc}", file=sys.stderr)
         return 1

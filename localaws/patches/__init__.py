@@ -11,7 +11,7 @@ import importlib
 
 MODULES = ("ec2", "ecs", "elbv2", "codebuild", "codepipeline", "codedeploy", "cloudwatch_obs", "budgets",
            "ecs_platform", "ecs_bluegreen", "elbv2_platform", "applicationautoscaling_platform",
-           "ec2_platform", "dynamodb_platform", "servicediscovery", "cloudfront", "acm")
+           "ec2_platform", "dynamodb_platform", "servicediscovery", "cloudfront", "acm", "xray")
 
 _applied = False
 

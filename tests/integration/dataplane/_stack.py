@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 REGION = "us-east-1"
+DAEMON_IMAGE = "localhost/seed-xray-daemon:latest"  # tools/demo_images.py DAEMON_IMAGE
 # Real seconds per AWS minute: the canary's minute lasts 4 s, the termination wait (5 min) 20 s, the
 # target groups' 15 s health-check interval 1 s, their 30 s deregistration delay 2 s.
 TIME_SCALE = 4.0
@@ -42,6 +43,10 @@ TIME_SCALE = 4.0
 # machine (AWS gives it 45 s). 10 x 15 s (AWS's maximum threshold) gives it 10 s.
 # The load balancer is protected from deletion (stack_alb_deletion_protection), as a production stack would be.
 STACK_SETTINGS = {"alb_unhealthy_threshold": 10, "stack_alb_deletion_protection": True}
+# The release story's stack (conftest.py; not bench/release/run.py's) also has X-Ray tracing on for the api, its daemon
+# the local stand-in tools/demo_images.py builds (the endpoint cannot pull AWS's from public.ecr.aws): every api task
+# runs it beside the API, and the API's segments reach the endpoint's X-Ray (test_release_story.py finds them).
+TRACING = {"stack_tracing": {"enabled": True, "services": ["api"], "daemon_image": DAEMON_IMAGE}}
 VERSIONS = ["v1", "v2", "v3", "v4"]
 
 

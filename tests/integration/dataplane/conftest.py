@@ -8,7 +8,7 @@ import pytest
 
 from localaws import LocalAWS
 from localaws.dataplane.podman import preflight
-from tests.integration.dataplane._stack import REGION, ROOT, TIME_SCALE, VERSIONS, Stack
+from tests.integration.dataplane._stack import REGION, ROOT, TIME_SCALE, TRACING, VERSIONS, Stack
 
 sys.path.insert(0, str(ROOT / "tools"))
 import demo_images  # the script make demo uses
@@ -26,6 +26,7 @@ def stack(tmp_path_factory) -> Stack:
     log = tmp_path_factory.mktemp("localaws-dataplane-stack") / "server.log"
     with LocalAWS(log_path=log, env={"LOCALAWS_DATAPLANE": "1", "LOCALAWS_TIME_SCALE": str(TIME_SCALE)}) as aws:
         st = Stack(aws, log)
+        st.extra_vars.update(TRACING)
         # In ECR before the services exist, so their first tasks find the images (as CodeBuild
         # pushes before a release); the ecr role then converges the repositories' settings.
         demo_images.push(refs, "seed", endpoint_url=aws.url, region=REGION)

@@ -1,9 +1,10 @@
 """The release story with real requests: the deployed stack serves traffic through its load balancer.
 
 One stack (conftest.py: the data plane on, images from tools/demo_images.py, site.yml), then, in
-order: a browser uses the page (items shared by the API tasks); v1 -> v2 with deploy.yml (the api's
-canary) under a bounded load with no failed request; a task killed with SIGKILL is replaced and the
-load balancer stops routing to it.
+order: a browser uses the page (items shared by the API tasks); requests through the load balancer are
+traced (X-Ray daemon sidecar, the endpoint's X-Ray); v1 -> v2 with deploy.yml (the api's canary) under a
+bounded load with no failed request; a task killed with SIGKILL is replaced and the load balancer stops
+routing to it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import re
 import shutil
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 
 import pytest
 
 from localaws.dataplane.podman import podman, podman_json
-from tests.integration.dataplane._stack import TIME_SCALE, Load, get, wait_for
+from tests.integration.dataplane._stack import DAEMON_IMAGE, TIME_SCALE, Load, get, wait_for
 from tests.integration.platform.policies import findings
 
 # One stack, shared and used in order: the file goes to one xdist worker whole (--dist loadfile).
@@ -150,6 +152,69 @@ def test_browser_uses_the_page_served_by_the_tasks(stack, browser):
     assert name in item_names(stack.production_url)
 
 
+def traced_request(url: str, method: str, path: str, request_id: str) -> tuple[int, str]:
+    """One request that asks to be sampled (``X-Amzn-Trace-Id: Sampled=1``, a caller's decision the API follows):
+    (status, the trace id the API answered)."""
+    body = json.dumps({"name": request_id}).encode() if method == "POST" else None
+    request = urllib.request.Request(url + path, data=body, method=method, headers={
+        "X-Request-ID": request_id, "X-Amzn-Trace-Id": "Sampled=1", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            status, headers = resp.status, resp.headers
+    except urllib.error.HTTPError as exc:
+        status, headers = exc.code, exc.headers
+    assert headers["X-Request-ID"] == request_id
+    return status, headers["X-Amzn-Trace-Id"].removeprefix("Root=")
+
+
+def test_requests_through_the_load_balancer_are_traced(stack):
+    """stack_tracing is on for the api (_stack.py's TRACING, which conftest.py adds), with the local X-Ray daemon
+    image: each api task runs the daemon sidecar, and a request sent through the load balancer's production listener
+    leaves a trace in the endpoint's X-Ray, found by its request id annotation (GetTraceSummaries) and read whole
+    (BatchGetTraces): the API's segment with the request's method, URL and status."""
+    wait_for("two healthy api targets", lambda: len(healthy_targets(stack, "seed-api-blue")) == 2)
+    tasks = running_tasks(stack, "api")
+    for task in tasks:
+        containers = {c["name"]: c for c in task["containers"]}
+        assert containers["xray-daemon"]["lastStatus"] == "RUNNING", containers["xray-daemon"]
+        assert containers["xray-daemon"]["image"] == DAEMON_IMAGE
+    since = time.time()
+    token = uuid.uuid4().hex[:8]
+    sent = {}
+    for index, (method, path, expected) in enumerate([("GET", "/api/items?limit=5", 200), ("POST", "/api/items", 201),
+                                                      ("GET", "/api/items/987654321", 404), ("GET", "/api/version", 200)]):
+        request_id = f"traced-{token}-{index}"
+        status, trace_id = traced_request(stack.production_url, method, path, request_id)
+        assert status == expected, (method, path, status)
+        sent[request_id] = (method, path, status, trace_id)
+
+    xray = stack.client("xray")
+    for request_id, (method, path, status, trace_id) in sent.items():
+        (summary,) = wait_for(f"the trace of request {request_id}", lambda rid=request_id: xray.get_trace_summaries(
+            StartTime=since - 1, EndTime=time.time() + 1,
+            FilterExpression=f'annotation.request_id = "{rid}"')["TraceSummaries"], deadline=60)
+        assert summary["Id"] == trace_id
+        assert summary["Http"]["HttpMethod"] == method and summary["Http"]["HttpStatus"] == status, summary["Http"]
+        assert summary["Http"]["HttpURL"].endswith(path), summary["Http"]
+        assert summary["HasError"] == (status == 404) and not summary["HasFault"]
+        assert [s["Name"] for s in summary["ServiceIds"]] == ["seed-api"]
+        (trace,) = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+        (segment,) = [json.loads(s["Document"]) for s in trace["Segments"]]
+        assert segment["name"] == "seed-api" and segment["origin"] == "AWS::ECS::Container"
+        assert segment["annotations"] == {"request_id": request_id}
+        assert segment["http"]["request"]["method"] == method and segment["http"]["response"]["status"] == status
+        assert segment["service"]["version"] == "1.0.0"
+
+    # the daemon's own log, in CloudWatch Logs as the task definition says (the service's group, prefix xray/)
+    logs = stack.client("logs")
+    group = next(c["logConfiguration"]["options"]["awslogs-group"] for c in stack.client("ecs").describe_task_definition(
+        taskDefinition=tasks[0]["taskDefinitionArn"])["taskDefinition"]["containerDefinitions"] if c["name"] == "xray-daemon")
+    events = wait_for("the daemons' log lines about batches sent", lambda: [
+        e for e in logs.filter_log_events(logGroupName=group, logStreamNamePrefix="xray/")["events"]
+        if "Successfully sent batch" in e["message"]])
+    assert events
+
+
 def test_release_v2_under_load_without_a_failed_request(stack):
     before = {f"before-release-{uuid.uuid4().hex[:6]}-{i}" for i in range(3)}
     for name in before:
@@ -258,7 +323,8 @@ def test_a_killed_task_is_replaced_and_no_longer_routed_to(stack):
     victim = running_tasks(stack, "api")[0]
     victim_id, victim_ip = victim["taskArn"].rsplit("/", 1)[1], task_ip(victim)
     live_group = next(g for g in ("seed-api-blue", "seed-api-green") if victim_ip in healthy_targets(stack, g))
-    containers = podman_json("ps", "--filter", f"label=localaws.task={victim_id}", "--format", "json")
+    containers = podman_json("ps", "--filter", f"label=localaws.task={victim_id}", "--filter",
+                             "label=localaws.container=api", "--format", "json")
     assert len(containers) == 1, containers
     podman("kill", "--signal", "KILL", containers[0]["Id"])
 
@@ -266,7 +332,8 @@ def test_a_killed_task_is_replaced_and_no_longer_routed_to(stack):
     stopped = wait_for("the killed task STOPPED", lambda: next(
         (t for t in ecs.describe_tasks(cluster="seed", tasks=[victim_id])["tasks"] if t["lastStatus"] == "STOPPED"),
         None), deadline=120)
-    assert stopped["containers"][0].get("exitCode") == 137, stopped["containers"]
+    api_container = next(c for c in stopped["containers"] if c["name"] == "api")
+    assert api_container.get("exitCode") == 137, stopped["containers"]
     assert stopped["stopCode"] == "EssentialContainerExited"
     replacement = wait_for("a replacement task, healthy behind the load balancer", lambda: [
         t for t in running_tasks(stack, "api")
