@@ -21,7 +21,8 @@ seed.fargate's cloudfront role relies on:
 - **alternate domain names and their certificate**: ``ViewerCertificate`` answered as AWS does (with an ACM
   certificate ``CloudFrontDefaultCertificate`` is false and ``CertificateSource`` ``acm``; moto kept true and
   ``cloudfront``), and the refusals of ``CreateDistribution`` / ``UpdateDistribution``
-  ([requirements for alternate domain names](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/CNAMEs.html#alternate-domain-names-requirements)):
+  ([requirements for alternate domain names](
+  https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/CNAMEs.html#alternate-domain-names-requirements)):
   ``InvalidViewerCertificate`` (400) for ``Aliases`` without an ACM or IAM certificate, for an ACM certificate that
   does not exist in ``us-east-1`` (CloudFront takes ACM certificates from that region only) or is not ``ISSUED``,
   and for an alias the certificate does not cover (exactly, or by a ``*.`` wildcard one label deep);

@@ -223,7 +223,7 @@ distribution:
     config:
       description:
         - The managed fields (what the diff compares), among them C(aliases) (sorted) and C(viewer_certificate)
-          (C({cloudfront_default_certificate: true}), or C(acm_certificate_arn), C(ssl_support_method) and
+          (C(cloudfront_default_certificate=true), or C(acm_certificate_arn), C(ssl_support_method) and
           C(minimum_protocol_version)).
       type: dict
     tags:
@@ -235,9 +235,14 @@ distribution:
     domain_name: d111111abcdef8.cloudfront.net
     status: InProgress
     etag: E2QWRUHEXAMPLE
-    config: {enabled: true, price_class: PriceClass_All, aliases: [app.example.com],
-             viewer_certificate: {acm_certificate_arn: "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100",
-                                  ssl_support_method: sni-only, minimum_protocol_version: TLSv1.2_2021}}
+    config:
+      enabled: true
+      price_class: PriceClass_All
+      aliases: [app.example.com]
+      viewer_certificate:
+        acm_certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100
+        ssl_support_method: sni-only
+        minimum_protocol_version: TLSv1.2_2021
     tags: {stack: seed}
 """
 

@@ -157,8 +157,8 @@ def test_aliases_need_an_issued_us_east_1_certificate_covering_them(boto, endpoi
     dist = cf.create_distribution(DistributionConfig=_with_aliases("a", ["app.example.com", "www.app.example.com"], arn))
     config = cf.get_distribution(Id=dist["Distribution"]["Id"])["Distribution"]["DistributionConfig"]
     assert sorted(config["Aliases"]["Items"]) == ["app.example.com", "www.app.example.com"]
-    assert {k: config["ViewerCertificate"][k] for k in ("CloudFrontDefaultCertificate", "ACMCertificateArn", "SSLSupportMethod",
-                                                         "MinimumProtocolVersion", "CertificateSource")} == {
+    keys = ("CloudFrontDefaultCertificate", "ACMCertificateArn", "SSLSupportMethod", "MinimumProtocolVersion", "CertificateSource")
+    assert {k: config["ViewerCertificate"][k] for k in keys} == {
         "CloudFrontDefaultCertificate": False, "ACMCertificateArn": arn, "SSLSupportMethod": "sni-only",
         "MinimumProtocolVersion": "TLSv1.2_2021", "CertificateSource": "acm"}
     # One distribution per alternate domain name; the certificate is in use by the distribution.
