@@ -13,7 +13,8 @@ or not its validation records exist anywhere, and gives every domain the same va
 - ACM checks the records periodically; once every domain's record resolves the certificate becomes ``ISSUED``
   (each domain ``ValidationStatus`` ``SUCCESS``, ``IssuedAt`` set); without them it turns ``VALIDATION_TIMED_OUT``
   after 72 hours.
-- ``InUseBy`` lists the load balancers whose listeners use the certificate, and ``DeleteCertificate`` of a
+- ``InUseBy`` lists the load balancers whose listeners use the certificate (and the CloudFront distributions whose
+  viewer certificate it is), and ``DeleteCertificate`` of a
   certificate in use fails with ``ResourceInUseException`` (moto recorded the listener ARN when a listener was
   created, never removed it, and deleted certificates in use).
 
@@ -79,10 +80,17 @@ def _record_exists(account_id: str, record: dict) -> bool:
 
 
 def _in_use_by(account_id: str, region: str, arn: str) -> list[str]:
-    """The load balancers whose listeners hold the certificate (as AWS lists them in InUseBy)."""
+    """The load balancers whose listeners hold the certificate and, in us-east-1, the CloudFront distributions that
+    use it as their viewer certificate (as AWS lists them in InUseBy)."""
+    from moto.cloudfront.models import cloudfront_backends
     from moto.elbv2.models import elbv2_backends
 
     users = []
+    if region == "us-east-1":
+        for dist in cloudfront_backends[account_id]["aws"].distributions.values():
+            cert = dist.distribution_config.ViewerCertificate
+            if getattr(cert, "acm_certificate_arn", "") == arn:
+                users.append(dist.arn)
     for lb in elbv2_backends[account_id][region].load_balancers.values():
         for listener in lb.listeners.values():
             held = [c if isinstance(c, str) else c.get("CertificateArn") for c in listener.certificates or []]

@@ -17,7 +17,17 @@ seed.fargate's cloudfront role relies on:
 - **delete refused while enabled or still propagating**: ``DistributionNotDisabled`` (409), "The
   distribution you are trying to delete has not been disabled." (AWS: "you must first disable the
   distribution ... wait until the Status ... changes to Deployed",
-  [deleting a distribution](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowToDeleteDistribution.html)).
+  [deleting a distribution](https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HowToDeleteDistribution.html));
+- **alternate domain names and their certificate**: ``ViewerCertificate`` answered as AWS does (with an ACM
+  certificate ``CloudFrontDefaultCertificate`` is false and ``CertificateSource`` ``acm``; moto kept true and
+  ``cloudfront``), and the refusals of ``CreateDistribution`` / ``UpdateDistribution``
+  ([requirements for alternate domain names](
+  https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/CNAMEs.html#alternate-domain-names-requirements)):
+  ``InvalidViewerCertificate`` (400) for ``Aliases`` without an ACM or IAM certificate, for an ACM certificate that
+  does not exist in ``us-east-1`` (CloudFront takes ACM certificates from that region only) or is not ``ISSUED``,
+  and for an alias the certificate does not cover (exactly, or by a ``*.`` wildcard one label deep);
+  ``CNAMEAlreadyExists`` (409) for an alias another distribution of the endpoint has. ACM's ``InUseBy`` lists the
+  distributions using a certificate, which ``DeleteCertificate`` then refuses (``localaws/patches/acm.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from typing import Any
 _PATCHED = "_localaws_cloudfront"
 PROPAGATION_MINUTES = 5.0
 _LAST_MODIFIED = "2020-10-07T00:00:00Z"
+_CNAME_DOCS = "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/CNAMEs.html#alternate-domain-names-requirements"
 
 
 def _headers(behavior: str, items: list[str] | None = None) -> dict[str, Any]:
@@ -110,7 +121,7 @@ def _summaries(kind: str, table: dict[str, dict], config_key: str, wanted: str |
 def apply() -> None:
     from moto.cloudfront import urls
     from moto.cloudfront.exceptions import CloudFrontException, InvalidIfMatchVersion
-    from moto.cloudfront.models import CloudFrontBackend, Distribution, random_id
+    from moto.cloudfront.models import CloudFrontBackend, Distribution, ViewerCertificate, random_id
     from moto.cloudfront.responses import CloudFrontResponse
     from moto.core.responses import ActionResult
 
@@ -164,6 +175,61 @@ def apply() -> None:
                get_origin_request_policy, get_origin_request_policy_config):
         setattr(CloudFrontResponse, fn.__name__, fn)
 
+    # -- alternate domain names (Aliases) and the viewer certificate ---------------------------
+
+    def _covers(names: list[str], alias: str) -> bool:
+        alias = alias.lower().rstrip(".")
+        for name in (n.lower().rstrip(".") for n in names):
+            if alias == name or (name.startswith("*.") and alias.partition(".")[2] == name[2:]
+                                 and not alias.startswith("*.")):
+                return True
+        return False
+
+    def _check_aliases(backend: CloudFrontBackend, config: dict, own_id: str | None) -> None:
+        from moto.acm.models import acm_backends
+
+        aliases = [a.lower().rstrip(".") for a in (config.get("Aliases") or {}).get("Items") or []]
+        cert = config.get("ViewerCertificate") or {}
+        arn = cert.get("ACMCertificateArn") or ""
+        if arn:
+            parts = arn.split(":")
+            bundle = None
+            if len(parts) > 5 and parts[3] == "us-east-1" and parts[4] == backend.account_id:
+                bundle = acm_backends[backend.account_id]["us-east-1"]._certificates.get(arn)
+            if bundle is not None:
+                bundle.check()
+            if bundle is None or bundle.status != "ISSUED":
+                raise error("InvalidViewerCertificate", "The specified SSL certificate doesn't exist, isn't in us-east-1 "
+                                                        "region, isn't valid, or doesn't include a valid certificate chain.")
+            names = [bundle.common_name, *bundle.sans]
+            outside = [a for a in aliases if not _covers(names, a)]
+            if outside:
+                raise error("InvalidViewerCertificate", "The certificate that is attached to your distribution doesn't "
+                                                        "cover the alternate domain name (CNAME) that you're trying to add. "
+                                                        "For more details, see: " + _CNAME_DOCS)
+        elif aliases and not cert.get("IAMCertificateId"):
+            raise error("InvalidViewerCertificate", "To add an alternate domain name (CNAME) to a CloudFront distribution, "
+                                                    "you must attach a trusted certificate that validates your "
+                                                    "authorization to use the domain name. For more details, see: " + _CNAME_DOCS)
+        for other in backend.distributions.values():
+            if other.distribution_id == own_id:
+                continue
+            taken = {a.lower().rstrip(".") for a in (other.distribution_config.Aliases or {}).get("Items") or []}
+            if taken & set(aliases):
+                raise error("CNAMEAlreadyExists", "One or more of the CNAMEs you provided are already associated with a "
+                                                  "different resource.")
+
+    original_viewer_certificate_init = ViewerCertificate.__init__
+
+    def viewer_certificate_init(self, config: dict) -> None:
+        original_viewer_certificate_init(self, config)
+        if self.acm_certificate_arn or self.iam_certificate_id:
+            self.cloud_front_default_certificate = False
+            self.certificate_source = "acm" if self.acm_certificate_arn else "iam"
+            self.certificate = self.acm_certificate_arn or self.iam_certificate_id
+
+    ViewerCertificate.__init__ = viewer_certificate_init
+
     def _check_policies(config: dict) -> None:
         behaviors = [config.get("DefaultCacheBehavior") or {}]
         behaviors += (config.get("CacheBehaviors") or {}).get("Items") or []
@@ -192,6 +258,7 @@ def apply() -> None:
 
     def create_distribution_with_tags(self, distribution_config, tags):
         _check_policies(distribution_config)
+        _check_aliases(self, distribution_config, None)
         dist, location, _etag = original_create(self, distribution_config, tags)
         _start_propagation(dist)
         return dist, location, dist.etag
@@ -208,6 +275,7 @@ def apply() -> None:
     def update_distribution(self, dist_config, _id, if_match):
         _if_match(self, _id, if_match)
         _check_policies(dist_config)
+        _check_aliases(self, dist_config, _id)
         dist, location, _etag = original_update(self, dist_config, _id, if_match)
         _start_propagation(dist)
         return dist, location, dist.etag

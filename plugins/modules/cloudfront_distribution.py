@@ -115,6 +115,34 @@ options:
     description: Answer on IPv6 too.
     type: bool
     default: true
+  aliases:
+    description:
+      - Alternate domain names (CNAMEs) the distribution answers for (C(app.example.com), C(*.app.example.com)), beside
+        its C(*.cloudfront.net) name. Compared as a set.
+      - AWS requires a certificate covering each of them (O(viewer_certificate.acm_certificate_arn)).
+    type: list
+    elements: str
+    default: []
+  viewer_certificate:
+    description:
+      - The certificate viewers see for O(aliases). Without O(viewer_certificate.acm_certificate_arn) (the default),
+        CloudFront's default certificate (C(*.cloudfront.net)).
+    type: dict
+    suboptions:
+      acm_certificate_arn:
+        description: ARN of an ACM certificate in C(us-east-1) (the only region CloudFront takes certificates from).
+        type: str
+        default: ""
+      ssl_support_method:
+        description: C(sni-only) (recommended) or C(vip) (dedicated IP addresses, at an extra monthly charge).
+        type: str
+        choices: [sni-only, vip]
+        default: sni-only
+      minimum_protocol_version:
+        description: The security policy with viewers (minimum TLS version and ciphers).
+        type: str
+        choices: [TLSv1, TLSv1_2016, TLSv1.1_2016, TLSv1.2_2018, TLSv1.2_2019, TLSv1.2_2021, TLSv1.2_2025, TLSv1.3_2025]
+        default: TLSv1.2_2021
   wait:
     description: After a create or update, wait until the distribution is C(Deployed).
     type: bool
@@ -150,6 +178,17 @@ EXAMPLES = r"""
     tags:
       stack: seed
 
+- name: The same, answering at app.example.com with a certificate from us-east-1
+  seed.fargate.cloudfront_distribution:
+    name: seed
+    origin_domain_name: seed-123456.eu-west-1.elb.amazonaws.com
+    default_cache_policy_id: 658327ea-f89d-4fab-a63d-7e88639e58f6
+    aliases: [app.example.com, www.app.example.com]
+    viewer_certificate:
+      acm_certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100
+      ssl_support_method: sni-only
+      minimum_protocol_version: TLSv1.2_2021
+
 - name: Disable it, wait until deployed, delete it
   seed.fargate.cloudfront_distribution:
     name: seed
@@ -182,7 +221,10 @@ distribution:
       description: The version the next update must name.
       type: str
     config:
-      description: The managed fields (what the diff compares).
+      description:
+        - The managed fields (what the diff compares), among them C(aliases) (sorted) and C(viewer_certificate)
+          (C(cloudfront_default_certificate=true), or C(acm_certificate_arn), C(ssl_support_method) and
+          C(minimum_protocol_version)).
       type: dict
     tags:
       description: Tags.
@@ -193,12 +235,20 @@ distribution:
     domain_name: d111111abcdef8.cloudfront.net
     status: InProgress
     etag: E2QWRUHEXAMPLE
-    config: {enabled: true, price_class: PriceClass_All}
+    config:
+      enabled: true
+      price_class: PriceClass_All
+      aliases: [app.example.com]
+      viewer_certificate:
+        acm_certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100
+        ssl_support_method: sni-only
+        minimum_protocol_version: TLSv1.2_2021
     tags: {stack: seed}
 """
 
 import copy
 import hashlib
+import re
 
 try:
     import botocore
@@ -239,6 +289,14 @@ def _behavior(params, path_pattern, cache_policy_id, origin_request_policy_id, m
     return out
 
 
+def _viewer_certificate(params):
+    cert = params["viewer_certificate"] or {}
+    if not cert.get("acm_certificate_arn"):
+        return {"CloudFrontDefaultCertificate": True}
+    return {"CloudFrontDefaultCertificate": False, "ACMCertificateArn": cert["acm_certificate_arn"],
+            "SSLSupportMethod": cert["ssl_support_method"], "MinimumProtocolVersion": cert["minimum_protocol_version"]}
+
+
 def desired_fields(params):
     """The DistributionConfig fields this module manages, as AWS takes them."""
     origin = {"Id": ORIGIN_ID, "DomainName": params["origin_domain_name"], "OriginPath": "",
@@ -259,6 +317,8 @@ def desired_fields(params):
         "WebACLId": params["web_acl_id"],
         "HttpVersion": params["http_version"],
         "IsIPV6Enabled": params["ipv6_enabled"],
+        "Aliases": _quantity_list(params["aliases"]),
+        "ViewerCertificate": _viewer_certificate(params),
     }
 
 
@@ -276,6 +336,16 @@ def _behavior_view(b):
             "compress": bool(b.get("Compress"))}
 
 
+def _certificate_view(cert):
+    if cert.get("ACMCertificateArn"):
+        return {"acm_certificate_arn": cert["ACMCertificateArn"], "ssl_support_method": cert.get("SSLSupportMethod"),
+                "minimum_protocol_version": cert.get("MinimumProtocolVersion")}
+    if cert.get("IAMCertificateId"):
+        return {"iam_certificate_id": cert["IAMCertificateId"], "ssl_support_method": cert.get("SSLSupportMethod"),
+                "minimum_protocol_version": cert.get("MinimumProtocolVersion")}
+    return {"cloudfront_default_certificate": True}
+
+
 def view(config):
     """The managed fields of a DistributionConfig, snake-cased, secrets masked: what is compared and diffed."""
     origins = []
@@ -291,7 +361,9 @@ def view(config):
             "default_cache_behavior": default,
             "cache_behaviors": [_behavior_view(b) for b in _items(config.get("CacheBehaviors"))],
             "price_class": config.get("PriceClass"), "web_acl_id": config.get("WebACLId") or "",
-            "http_version": config.get("HttpVersion"), "ipv6_enabled": bool(config.get("IsIPV6Enabled"))}
+            "http_version": config.get("HttpVersion"), "ipv6_enabled": bool(config.get("IsIPV6Enabled")),
+            "aliases": sorted(_items(config.get("Aliases"))),
+            "viewer_certificate": _certificate_view(config.get("ViewerCertificate") or {})}
 
 
 class Distributions:
@@ -435,6 +507,16 @@ def check_inputs(module):
         module.fail_json(msg=f"cache_behaviors: a path pattern given twice ({patterns})")
     if params["web_acl_id"] and not params["web_acl_id"].startswith("arn:"):
         module.fail_json(msg=f"web_acl_id: a WAFv2 web ACL ARN (scope CLOUDFRONT), got {params['web_acl_id']!r}")
+    params["aliases"] = [a.lower().rstrip(".") for a in params["aliases"]]
+    if len(params["aliases"]) != len(set(params["aliases"])):
+        module.fail_json(msg=f"aliases: a name given twice ({params['aliases']})")
+    arn = (params["viewer_certificate"] or {}).get("acm_certificate_arn") or ""
+    if params["aliases"] and not arn:
+        module.fail_json(msg="aliases need viewer_certificate.acm_certificate_arn: CloudFront serves an alternate domain name "
+                             "only with a certificate covering it")
+    if arn and not re.match(r"^arn:aws[a-z-]*:acm:us-east-1:[^:]+:certificate/", arn):
+        module.fail_json(msg=f"viewer_certificate.acm_certificate_arn: an ACM certificate in us-east-1 (the only region "
+                             f"CloudFront takes certificates from), got {arn!r}")
 
 
 def main():
@@ -464,6 +546,13 @@ def main():
             web_acl_id=dict(type="str", default=""),
             http_version=dict(type="str", default="http2", choices=["http1.1", "http2", "http3", "http2and3"]),
             ipv6_enabled=dict(type="bool", default=True),
+            aliases=dict(type="list", elements="str", default=[]),
+            viewer_certificate=dict(type="dict", options=dict(
+                acm_certificate_arn=dict(type="str", default=""),
+                ssl_support_method=dict(type="str", default="sni-only", choices=["sni-only", "vip"]),
+                minimum_protocol_version=dict(type="str", default="TLSv1.2_2021", choices=[
+                    "TLSv1", "TLSv1_2016", "TLSv1.1_2016", "TLSv1.2_2018", "TLSv1.2_2019", "TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"]),
+            )),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=1800),
             tags=dict(type="dict", aliases=["resource_tags"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -105,3 +106,66 @@ def test_invalidations(boto, endpoint):
         "Paths": {"Quantity": 1, "Items": ["/index.html"]}, "CallerReference": str(time.time())})
     got = cf.get_invalidation(DistributionId=ident, Id=created["Invalidation"]["Id"])["Invalidation"]
     assert got["InvalidationBatch"]["Paths"]["Items"] == ["/index.html"]
+
+
+def _imported_certificate(acm, names: list[str]) -> str:
+    """An ACM certificate (imported: ISSUED at once) for ``names``, the first its common name."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return acm.import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                     serialization.NoEncryption()))["CertificateArn"]
+
+
+def _with_aliases(ref: str, aliases: list[str], certificate_arn: str = "") -> dict:
+    config = dict(_config(ref), Aliases={"Quantity": len(aliases), "Items": aliases})
+    config["ViewerCertificate"] = ({"ACMCertificateArn": certificate_arn, "SSLSupportMethod": "sni-only",
+                                    "MinimumProtocolVersion": "TLSv1.2_2021"}
+                                   if certificate_arn else {"CloudFrontDefaultCertificate": True})
+    return config
+
+
+def test_aliases_need_an_issued_us_east_1_certificate_covering_them(boto, endpoint):
+    cf, acm = boto("cloudfront"), boto("acm")
+    names = ["app.example.com", "*.app.example.com"]
+    arn = _imported_certificate(acm, names)
+    elsewhere = _imported_certificate(boto3.client("acm", endpoint_url=endpoint.url, region_name="eu-west-1",
+                                                   aws_access_key_id="testing", aws_secret_access_key="testing"), names)
+    for config, message in [
+        (_with_aliases("a", ["app.example.com"]), "you must attach a trusted certificate"),
+        (_with_aliases("a", ["app.example.com"], elsewhere), "isn't in us-east-1 region"),
+        (_with_aliases("a", ["x.www.app.example.com"], arn), "doesn't cover the alternate domain name"),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            cf.create_distribution(DistributionConfig=config)
+        assert _code(exc) == "InvalidViewerCertificate" and message in str(exc.value)
+    assert "Items" not in cf.list_distributions()["DistributionList"]
+
+    dist = cf.create_distribution(DistributionConfig=_with_aliases("a", ["app.example.com", "www.app.example.com"], arn))
+    config = cf.get_distribution(Id=dist["Distribution"]["Id"])["Distribution"]["DistributionConfig"]
+    assert sorted(config["Aliases"]["Items"]) == ["app.example.com", "www.app.example.com"]
+    keys = ("CloudFrontDefaultCertificate", "ACMCertificateArn", "SSLSupportMethod", "MinimumProtocolVersion", "CertificateSource")
+    assert {k: config["ViewerCertificate"][k] for k in keys} == {
+        "CloudFrontDefaultCertificate": False, "ACMCertificateArn": arn, "SSLSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021", "CertificateSource": "acm"}
+    # One distribution per alternate domain name; the certificate is in use by the distribution.
+    with pytest.raises(ClientError) as exc:
+        cf.create_distribution(DistributionConfig=_with_aliases("b", ["www.app.example.com"], arn))
+    assert _code(exc) == "CNAMEAlreadyExists"
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["InUseBy"] == [dist["Distribution"]["ARN"]]
+    with pytest.raises(ClientError) as exc:
+        acm.delete_certificate(CertificateArn=arn)
+    assert _code(exc) == "ResourceInUseException"
