@@ -88,15 +88,6 @@ def _lock():
     return LOCK
 
 
-def _seconds_per_aws_minute() -> float:
-    try:
-        from localaws.patches.codedeploy import SETTINGS
-
-        return float(SETTINGS.seconds_per_minute)
-    except (ImportError, AttributeError):
-        return float(os.environ.get("LOCALAWS_TIME_SCALE", "1.0") or 1.0)
-
-
 def _task_model_class():
     from moto.ecs.models import Task
 
@@ -644,12 +635,17 @@ class TaskEngine:
             task.targets.append((arn, target))
 
     def _deregister_targets(self, task: LocalTask) -> float:
-        """Deregister the task's targets; returns how long (real seconds) the task stays DEACTIVATING:
-        the longest deregistration delay of its target groups, on the endpoint's time scale."""
+        """Deregister the task's targets; returns how long (real seconds) the task stays DEACTIVATING: until
+        the latest deregistration delay of its targets ends, as DeregisterTargets recorded it (the same deadline
+        the load balancer's health checker drains the targets by, localaws/patches/elbv2.py ``drain_until``)."""
         from moto.elbv2.models import elbv2_backends
 
+        from localaws.dataplane.alb_health import real_seconds
+        from localaws.patches.elbv2 import drain_until
+
         elbv2 = elbv2_backends[task.account][task.region]
-        delay = 0
+        now = time.monotonic()
+        until = now
         for arn, target in task.targets:
             target_group = elbv2.target_groups.get(arn)
             if target_group is None:
@@ -658,10 +654,13 @@ class TaskEngine:
                 elbv2.deregister_targets(arn, [target])
             except Exception as exc:  # noqa: BLE001 - already gone is fine
                 LOG.debug("deregister %s from %s: %s", target, arn, exc)
-            attrs = getattr(target_group, "attributes", {}) or {}
-            delay = max(delay, int(attrs.get("deregistration_delay.timeout_seconds", 300)))
+            recorded = drain_until(target_group, target["Id"])
+            if recorded is None:  # the call failed before recording: the group's delay from now
+                attrs = getattr(target_group, "attributes", {}) or {}
+                recorded = now + real_seconds(float(attrs.get("deregistration_delay.timeout_seconds", 300)))
+            until = max(until, recorded)
         task.targets = []
-        return delay * _seconds_per_aws_minute() / 60.0
+        return until - now
 
 
 def _bluegreen_tasks(backend: Any, service: Any) -> list[dict] | None:
