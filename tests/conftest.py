@@ -51,16 +51,26 @@ def with_strategy(env: dict, strategy: str) -> dict:
 
 
 def pytest_collection_modifyitems(items):
-    """The longest first: ``slow`` tests by the minutes their marker gives (``pytest.mark.slow(minutes=10)``,
-    about what the test takes under mitogen on 2 cores; 1 if not given), then the rest, each in collection
-    order. ``make integration`` runs ``--dist loadfile --no-loadscope-reorder``: a file goes to one worker
-    whole (the data plane story shares one stack in order), in this order, so the workers finish together
-    instead of one starting a 15-minute file when the other is done."""
-    def minutes(item) -> float:
+    """The longest files first: a file weighs the minutes its ``slow`` markers give (``pytest.mark.slow(minutes=10)``,
+    about what the test takes under mitogen on 2 cores; 1 if not given), each marker once (a module's ``pytestmark``
+    or a parametrized test's marker weighs the whole module or test, not each of its items), then the rest; a file's
+    tests stay together and in collection order. ``make integration`` runs ``--dist loadfile
+    --no-loadscope-reorder``: a file goes to one worker whole (the data plane story shares one stack in order), in
+    this order, so the workers finish together instead of one starting a 15-minute file when the other is done. A
+    file is weighed whole because it is scheduled whole: four 3-minute tests of one file take one 12-minute slot."""
+    markers: dict[str, dict[int, float]] = {}
+    for item in items:
         marker = item.get_closest_marker("slow")
-        return float(marker.kwargs.get("minutes", 1)) if marker else 0.0
+        weights = markers.setdefault(item.nodeid.split("::")[0], {})
+        if marker:
+            weights[id(marker)] = float(marker.kwargs.get("minutes", 1))
+    order = {name: index for index, name in enumerate(markers)}
 
-    items.sort(key=lambda item: -minutes(item))
+    def key(item) -> tuple[float, int]:
+        name = item.nodeid.split("::")[0]
+        return -sum(markers[name].values()), order[name]
+
+    items.sort(key=key)
 
 
 @pytest.fixture(scope="session")
@@ -118,18 +128,59 @@ class PlaybookRun:
     def writes(self) -> list:
         return [c for c in self.calls if c["kind"] == "write"]
 
-    def failure_messages(self) -> list[str]:
+    def failure_messages(self, host: str | None = None) -> list[str]:
         messages = []
         for play in self.plays:
             for task in play.get("tasks", []):
-                for result in task.get("hosts", {}).values():
-                    if result.get("failed"):
+                for name, result in task.get("hosts", {}).items():
+                    if result.get("failed") and host in (None, name):
                         messages.append(f"{task['task']['name']}: {result.get('msg')}")
         return messages
+
+    def of_host(self, host: str) -> PlaybookRun:
+        """This run as ``host`` saw it: its recap and task results (``stdout`` the JSON callback's output of them),
+        its failure as ``rc`` (2 if it failed or was unreachable), the run's stderr and AWS calls (one endpoint for
+        every host)."""
+        stats = {host: self.stats[host]} if host in self.stats else {}
+        failed = any(s.get("failures") or s.get("unreachable") for s in stats.values()) or (not stats and self.rc)
+        plays = [dict(play, tasks=[dict(task, hosts={h: r for h, r in task.get("hosts", {}).items() if h == host})
+                                   for task in play.get("tasks", [])]) for play in self.plays]
+        stdout = json.dumps({"plays": plays, "stats": stats}, ensure_ascii=False)
+        return PlaybookRun(2 if failed else 0, stats, plays, stdout, self.stderr, self.calls)
 
     def task_results(self, name: str) -> list[dict]:
         return [r for play in self.plays for task in play.get("tasks", [])
                 if task["task"]["name"] == name for r in task.get("hosts", {}).values()]
+
+
+def _run_playbook(endpoint, env: dict, playbook: str, extra_vars: dict | None = None, check: bool = False,
+                  diff: bool = False, inventory: str | tuple = "inventories/local", args: tuple = ()) -> PlaybookRun:
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook"))]
+    for source in (inventory,) if isinstance(inventory, str) else inventory:
+        cmd += ["-i", source]
+    cmd.append(playbook)
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    cmd += list(args)
+    env = playbook_env(env)
+    endpoint.clear_calls()
+    started = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    calls = endpoint.calls()
+    if os.environ.get("SEED_PLAYBOOK_TIMES"):  # where the suite's time goes: one line per playbook run
+        with open(os.environ["SEED_PLAYBOOK_TIMES"], "a", encoding="utf-8") as log:
+            log.write(f"{time.strftime('%T')} {time.monotonic() - started:6.1f}s rc={proc.returncode} "
+                      f"calls={len(calls)} {playbook} {json.dumps(extra_vars or {})[:100]}"
+                      f"{' --check' if check else ''}{' ' + ' '.join(args) if args else ''}\n")
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        data = {"stats": {}, "plays": []}
+    return PlaybookRun(proc.returncode, data.get("stats", {}), data.get("plays", []), proc.stdout, proc.stderr, calls)
 
 
 @pytest.fixture
@@ -142,29 +193,37 @@ def run_playbook(endpoint, aws_env):
 
     def run(playbook: str, extra_vars: dict | None = None, check: bool = False, diff: bool = False,
             inventory: str = "inventories/local", args: tuple = ()) -> PlaybookRun:
-        cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, playbook]
-        if extra_vars:
-            cmd += ["-e", json.dumps(extra_vars)]
-        if check:
-            cmd.append("--check")
-        if diff:
-            cmd.append("--diff")
-        cmd += list(args)
-        env = playbook_env(aws_env)
-        endpoint.clear_calls()
-        started = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        calls = endpoint.calls()
-        if os.environ.get("SEED_PLAYBOOK_TIMES"):  # where the suite's time goes: one line per playbook run
-            with open(os.environ["SEED_PLAYBOOK_TIMES"], "a", encoding="utf-8") as log:
-                log.write(f"{time.strftime('%T')} {time.monotonic() - started:6.1f}s rc={proc.returncode} "
-                          f"calls={len(calls)} {playbook} {json.dumps(extra_vars or {})[:100]}"
-                          f"{' --check' if check else ''}\n")
-        try:
-            data = json.loads(proc.stdout[proc.stdout.index("{"):])
-        except ValueError:
-            data = {"stats": {}, "plays": []}
-        return PlaybookRun(proc.returncode, data.get("stats", {}), data.get("plays", []), proc.stdout,
-                           proc.stderr, calls)
+        return _run_playbook(endpoint, aws_env, playbook, extra_vars, check, diff, inventory, args)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def run_playbook_per_case(endpoint_server, tmp_path_factory):
+    """Run a playbook once for many cases: ``run(playbook, {case: variables})`` returns ``{case: PlaybookRun}``, each
+    case's run as its host saw it (:meth:`PlaybookRun.of_host`).
+
+    The bad-input tests' cases are hosts of one run instead of one ``ansible-playbook`` each (its start, the
+    inventory and the collection's loading cost more than a validation does): one host per case in the ``stacks``
+    group, with the case's variables as its host variables over inventories/local's group_vars, as a user's
+    host_vars would give them. Every playbook runs on the ``stacks`` group where there is one, each host on its
+    own: a case fails or passes on its own host. ``calls`` are the whole run's, so a case's ``writes == []`` holds
+    for every case. The endpoint is reset before the run; the run is made once per module and set of cases.
+    """
+    runs: dict[str, dict[str, PlaybookRun]] = {}
+
+    def run(playbook: str, cases: dict[str, dict], extra_vars: dict | None = None) -> dict[str, PlaybookRun]:
+        key = json.dumps([playbook, cases, extra_vars], sort_keys=True, default=str)
+        if key not in runs:
+            hosts = {f"case{index}": dict(variables, ansible_connection="local",
+                                          ansible_python_interpreter="{{ ansible_playbook_python }}")
+                     for index, variables in enumerate(cases.values())}
+            inventory = tmp_path_factory.mktemp("cases") / "cases.json"
+            inventory.write_text(json.dumps({"all": {"children": {"stacks": {"hosts": hosts}}}}))
+            endpoint_server.reset()
+            env = dict(os.environ, **endpoint_server.environment(REGION))
+            batch = _run_playbook(endpoint_server, env, playbook, extra_vars, inventory=("inventories/local", str(inventory)))
+            runs[key] = {case: batch.of_host(f"case{index}") for index, case in enumerate(cases)}
+        return runs[key]
 
     return run

@@ -5,6 +5,11 @@ real local endpoint: planned under ``--check`` on an empty endpoint (nothing wri
 ``changed=0``, planned again with nothing to do, and removed by ``destroy.yml``. Bad inputs for the new fields fail in
 site.yml's validation before any write, naming the variable; a move from ECS back to CodeDeploy (which AWS cannot make
 in place) stops before any write; the move from CodeDeploy to ECS is made in place.
+
+The stack with both controllers is also Cloud Map service discovery's story (test_service_discovery.py's assertions,
+run here: one converge serves both features): the plan, the namespace and registries, the tasks of both services
+registered, the teardown. The move to ECS in place starts from the stack without discovery, where turning it on is
+refused before any write while the services have no registry.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import pytest
 import yaml
 
 from tests.integration.platform.inventory import snapshot
+from tests.integration.test_service_discovery import ON, assert_discovery, assert_discovery_gone, assert_planned
 from tests.localaws.conftest import control
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,9 +80,15 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("extra_vars, variable", list(BAD.values()), ids=list(BAD))
-def test_bad_controller_input_fails_before_any_write(run_playbook, extra_vars, variable):
-    run = run_playbook(SITE, extra_vars=extra_vars)
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every bad input's site.yml run: one run, a host per input (run_playbook_per_case in tests/conftest.py)."""
+    return run_playbook_per_case(SITE, {case: given[0] for case, given in BAD.items()})
+
+
+@pytest.mark.parametrize("case, variable", [(case, given[1]) for case, given in BAD.items()], ids=list(BAD))
+def test_bad_controller_input_fails_before_any_write(refused, case, variable):
+    run = refused[case]
     assert run.rc != 0
     assert run.writes == []
     messages = " ".join(run.failure_messages()) or run.stderr
@@ -90,7 +102,7 @@ def summary(run) -> list[str]:
 
 @pytest.mark.slow(minutes=5)
 def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(run_playbook, boto, endpoint):
-    extra = {"stack_services": ECS_API, **NO_CD_CONFIG, "stack_service_discovery": {"enabled": True}}
+    extra = {"stack_services": ECS_API, **NO_CD_CONFIG, **ON}
     plan = run_playbook(SITE, extra, check=True, diff=True)
     assert plan.rc == 0, plan.failure_messages() or plan.stderr[-3000:]
     assert plan.writes == [], plan.writes
@@ -98,6 +110,7 @@ def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(
         "seed.fargate.ecs_service : Services | under --check, the ECS-released services that would be created in the network "
         "still to be made")
     assert planned and planned[0].get("changed"), planned
+    assert_planned(plan)
 
     converge = run_playbook(SITE, extra)
     assert converge.rc == 0, converge.failure_messages() or converge.stderr[-3000:]
@@ -133,6 +146,8 @@ def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(
     assert codedeploy.list_deployment_groups(applicationName="seed")["deploymentGroups"] == ["seed-web"]
     lines = summary(converge)
     assert "release controllers: {'api': 'ecs', 'web': 'codedeploy'}" in lines, lines
+    # web's task set runs (CodeDeploy's, made by the endpoint's control plane): its tasks are registered
+    assert_discovery(converge, boto, endpoint, running=("web",))
 
     again = run_playbook(SITE, extra)
     assert again.rc == 0, again.failure_messages() or again.stderr[-3000:]
@@ -168,12 +183,23 @@ def test_one_service_on_each_controller_converges_idempotently_and_is_destroyed(
     assert state["ecs_services"] == set() and state["load_balancers"] == set()
     assert "seed-ecs-infrastructure" not in state["iam_roles"]
     assert boto("servicediscovery").list_namespaces()["Namespaces"] == []
+    assert_discovery_gone(boto)
 
 
 @pytest.mark.slow(minutes=4)
 def test_a_codedeploy_service_moves_to_ecs_in_place(run_playbook, boto):
     first = run_playbook(SITE, {"stack_services": services()})
     assert first.rc == 0, first.failure_messages() or first.stderr[-3000:]
+    assert boto("servicediscovery").list_namespaces()["Namespaces"] == []  # discovery off by default: nothing made
+
+    # Discovery turned on for services made without a registry: refused before any write, naming both and the way out.
+    refused = run_playbook(SITE, {"stack_services": services(), **ON})
+    assert refused.rc != 0
+    assert refused.writes == []
+    message = " ".join(refused.failure_messages())
+    assert "stack_service_discovery is enabled but the ECS services ['api', 'web']" in message
+    assert "delete-service" in message
+
     ecs = boto("ecs")
     before = ecs.describe_services(cluster="seed", services=["api"])["services"][0]
     assert before["deploymentController"] == {"type": "CODE_DEPLOY"}
@@ -192,7 +218,7 @@ def test_a_codedeploy_service_moves_to_ecs_in_place(run_playbook, boto):
 
     # Service discovery turned on afterwards: the CODE_DEPLOY service web cannot be given its registry in place and
     # stops the run before any write; api, released by ECS, is not named (UpdateService may give it its registry).
-    discovery = {"stack_services": ECS_API, **NO_CD_CONFIG, "stack_service_discovery": {"enabled": True}}
+    discovery = {"stack_services": ECS_API, **NO_CD_CONFIG, **ON}
     refused = run_playbook(SITE, discovery)
     assert refused.rc != 0 and refused.writes == [], refused.writes
     assert "the ECS services ['web'] of cluster seed" in " ".join(refused.failure_messages()), refused.failure_messages()

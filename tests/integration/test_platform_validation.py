@@ -1,5 +1,6 @@
 """Bad stack descriptions fail in site.yml's validation step, before any AWS write,
-with a message that names the variable."""
+with a message that names the variable. The cases run as the hosts of one site.yml run (run_playbook_per_case in
+tests/conftest.py), each stack description as a host's variables."""
 
 from __future__ import annotations
 
@@ -78,9 +79,15 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("extra_vars, variable", list(CASES.values()), ids=list(CASES))
-def test_bad_input_fails_before_any_write(run_playbook, extra_vars, variable):
-    run = run_playbook("playbooks/site.yml", extra_vars=extra_vars)
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every case's site.yml run: one run, a host per case."""
+    return run_playbook_per_case("playbooks/site.yml", {case: given[0] for case, given in CASES.items()})
+
+
+@pytest.mark.parametrize("case, variable", [(case, given[1]) for case, given in CASES.items()], ids=list(CASES))
+def test_bad_input_fails_before_any_write(refused, case, variable):
+    run = refused[case]
     assert run.rc != 0
     assert run.writes == []
     messages = " ".join(run.failure_messages()) or run.stderr

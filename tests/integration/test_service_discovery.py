@@ -1,25 +1,24 @@
-"""Cloud Map service discovery of the whole stack against the local endpoint: --check on a new stack writing
-nothing, a converge making the namespace, a registry per service and the ECS services with their serviceRegistries,
-the running tasks registered (DiscoverInstances), no-op and --check re-converges, teardown by destroy.yml; an
-existing stack refused before any write; bad inputs refused before any AWS call."""
+"""Cloud Map service discovery of the whole stack against the local endpoint.
+
+The converged stack's story runs in tests/integration/test_deployment_controllers.py, on the stack with api released by
+ECS and web by CodeDeploy (one converge serves both features): --check on a new stack writing nothing
+(:func:`assert_planned`), a converge making the namespace, a registry per service and the ECS services with their
+serviceRegistries, the running tasks registered (DiscoverInstances; :func:`assert_discovery`), no-op and --check
+re-converges, teardown by destroy.yml (:func:`assert_discovery_gone`). Existing services without a registry refused
+before any write is test_a_codedeploy_service_moves_to_ecs_in_place's first step there. Here: bad inputs refused
+before any AWS call."""
 
 from __future__ import annotations
+
+import json
 
 import boto3
 import pytest
 from botocore.config import Config
 
-SITE, DESTROY = "playbooks/site.yml", "playbooks/destroy.yml"
+SITE = "playbooks/site.yml"
 ON = {"stack_service_discovery": {"enabled": True}}
 NAMESPACE = "seed.internal"
-
-pytestmark = pytest.mark.slow(minutes=4)
-
-
-def in_sync(run) -> None:
-    assert run.rc == 0, run.failure_messages() or run.stderr[-3000:]
-    changed = [t["task"]["name"] for p in run.plays for t in p["tasks"] if any(h.get("changed") for h in t["hosts"].values())]
-    assert run.changed == 0 and run.writes == [], (changed, run.writes)
 
 
 def discovery(endpoint):
@@ -33,20 +32,21 @@ def namespaces(sd) -> list[dict]:
     return [n for n in sd.list_namespaces()["Namespaces"] if n["Name"] == NAMESPACE]
 
 
-def test_discovery_converges_registers_tasks_stays_in_sync_and_goes(run_playbook, boto, endpoint):
-    sd, ecs = boto("servicediscovery"), boto("ecs")
-
-    # --check --diff on a stack that does not exist: the namespace, registries and services planned, nothing written
-    check = run_playbook(SITE, ON, check=True, diff=True)
-    assert check.rc == 0, check.failure_messages() or check.stderr[-3000:]
-    assert check.writes == []
+def assert_planned(check) -> None:
+    """--check --diff on a stack that does not exist: the namespace, registries and services planned."""
     planned = [r for p in check.plays for t in p["tasks"] if "Registries | a Cloud Map service" in t["task"]["name"]
                for r in t["hosts"].values()]
     assert planned and planned[0]["created"] == ["api", "web"]
     assert "registered in Cloud Map" in check.stdout
 
-    run = run_playbook(SITE, ON)
-    assert run.rc == 0, run.failure_messages() or run.stderr[-3000:]
+
+def assert_discovery(run, boto, endpoint, running: tuple[str, ...] = ("api", "web")) -> None:
+    """After a converge with discovery on: the namespace in the stack's VPC, the tasks' security group open to itself on
+    the container ports, a registry per service given to its ECS service, the ``running`` services' tasks registered
+    (the load balancer's targets), the stack summary naming them. The endpoint's control plane runs tasks (task sets)
+    for the services CodeDeploy releases only: an ECS-released service has no task to register without the data
+    plane's task runner (docs/local-endpoint.md)."""
+    sd, ecs = boto("servicediscovery"), boto("ecs")
     [namespace] = namespaces(sd)
     assert namespace["Type"] == "DNS_PRIVATE"
     zone = boto("route53").get_hosted_zone(Id=namespace["Properties"]["DnsProperties"]["HostedZoneId"])
@@ -69,6 +69,7 @@ def test_discovery_converges_registers_tasks_stays_in_sync_and_goes(run_playbook
     data = discovery(endpoint)
     for name in ("api", "web"):
         assert services[name]["serviceRegistries"] == [{"registryArn": registries[name]["Arn"]}]
+    for name in running:
         # the service's running tasks are its instances, at the addresses the load balancer targets
         found = data.discover_instances(NamespaceName=NAMESPACE, ServiceName=name)["Instances"]
         assert len(found) == services[name]["desiredCount"]
@@ -78,37 +79,34 @@ def test_discovery_converges_registers_tasks_stays_in_sync_and_goes(run_playbook
         assert {i["Attributes"]["AWS_INSTANCE_IPV4"] for i in found} == targets
     assert "api.seed.internal" in run.stdout  # the stack summary names them
 
-    in_sync(run_playbook(SITE, ON))
-    in_sync(run_playbook(SITE, ON, check=True, diff=True))
 
-    gone = run_playbook(DESTROY, ON)
-    assert gone.rc == 0, gone.failure_messages() or gone.stderr[-3000:]
+def assert_discovery_gone(boto) -> None:
+    """After destroy.yml: no namespace, no registry, no hosted zone."""
+    sd = boto("servicediscovery")
     assert namespaces(sd) == [] and sd.list_services()["Services"] == []
     assert [z for z in boto("route53").list_hosted_zones()["HostedZones"] if z["Name"] == f"{NAMESPACE}."] == []
 
 
-def test_existing_services_are_refused_before_any_write(run_playbook, boto):
-    run = run_playbook(SITE)
-    assert run.rc == 0, run.failure_messages() or run.stderr[-3000:]
-    assert boto("servicediscovery").list_namespaces()["Namespaces"] == []  # off by default: nothing made
-
-    refused = run_playbook(SITE, ON)
-    assert refused.rc != 0
-    assert refused.writes == []
-    message = " ".join(refused.failure_messages())
-    assert "stack_service_discovery is enabled but the ECS services ['api', 'web']" in message
-    assert "delete-service" in message
-
-
-@pytest.mark.parametrize(("description", "message"), [
+BAD = [
     ({"enabled": True, "namespace": "Seed_Internal"}, "service_discovery_namespace (stack_service_discovery.namespace)"),
     ({"enabled": True, "namespace": "internal"}, "two labels or more"),
     ({"enabled": True, "dns_ttl": -1}, "service_discovery_dns_ttl (stack_service_discovery.dns_ttl)"),
     ({"enabled": True, "ttl": 5}, "unknown keys ['ttl']"),
     ({"enabled": "maybe"}, "service_discovery_enabled"),
-])
-def test_bad_inputs_fail_before_any_aws_call(run_playbook, description, message):
-    run = run_playbook(SITE, {"stack_service_discovery": description})
+]
+
+
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every bad description's site.yml run: one run, a host per description (run_playbook_per_case in
+    tests/conftest.py)."""
+    return run_playbook_per_case(SITE, {json.dumps(description, sort_keys=True): {"stack_service_discovery": description}
+                                        for description in (case[0] for case in BAD)})
+
+
+@pytest.mark.parametrize(("description", "message"), BAD)
+def test_bad_inputs_fail_before_any_aws_call(refused, description, message):
+    run = refused[json.dumps(description, sort_keys=True)]
     assert run.rc != 0
     assert message in " ".join(run.failure_messages()) + run.stdout, run.stdout[-3000:]
     assert run.calls == []

@@ -2,11 +2,15 @@
 against the local endpoint's CodeDeploy / ECS / ELB emulation.
 
 The stack's life is one sequence on one stack (converging is the slow part): converge from empty and the
-wiring, a second converge and --check --diff with nothing to do, release v1 -> v2, release v2 again (nothing
-to do), re-converges that keep every shape a release leaves on the listeners, a converge during a canary
+wiring, release v1 -> v2, release v2 again (nothing to do), re-converges and --check --diff with nothing to do
+that keep every shape a release leaves on the listeners, a converge during a canary
 (listeners left alone), a release stopped by an alarm, a release stopped by rollback.yml during its canary,
 a rollback with no release running, destroy (twice) back to the fresh-endpoint baseline. Input validation runs
 on an empty endpoint and must fail before any AWS call.
+
+A second converge and --check --diff right after the first (nothing to do, nothing written) are not repeated here:
+test_platform.py's --check --diff and re-converge make them on the same stack, freshly converged;
+this story's re-converges come after a release, when the listeners hold what a release leaves.
 """
 
 from __future__ import annotations
@@ -170,15 +174,6 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     assert converge.rc == 0, converge.failure_messages() or converge.stderr[-3000:]
     assert_wiring(boto)
     assert live(boto) == {"api": "seed-api-blue", "web": "seed-web-blue"}
-
-    # Second converge: nothing to do, nothing written; --check --diff on the converged stack neither.
-    again = run_playbook(STACK)
-    assert again.rc == 0, again.failure_messages()
-    assert again.changed == 0, [t for t in again.plays[0]["tasks"] if any(h.get("changed") for h in t["hosts"].values())]
-    assert again.writes == []
-    check = run_playbook(STACK, check=True, diff=True)
-    assert check.rc == 0, check.failure_messages()
-    assert check.changed == 0 and check.writes == [], check.writes
 
     # The groups the role made: application, one group per service, the custom canary for api,
     # the alb role's pair and listeners, the cloudwatch role's rollback alarms.
@@ -369,38 +364,46 @@ def test_stack_lifecycle(endpoint, run_playbook, boto):
     assert twice.changed == 0 and twice.writes == []
 
 
-@pytest.mark.parametrize(
-    ("extra_vars", "names"),
-    [
-        ({}, "deploy_image_tag"),
-        ({"deploy_image_tag": "-bad:tag"}, "deploy_image_tag"),
-        ({"deploy_image_tag": None}, "deploy_image_tag"),
-        ({"deploy_image_tag": "v2", "deploy_wait_timeout": -5}, "deploy_wait_timeout"),
-        ({"deploy_image_tag": "v2", "deploy_poll_interval": 0}, "deploy_poll_interval"),
-        ({"deploy_image_tag": "v2", "deploy_wait_timeout": "soon"}, "deploy_wait_timeout"),
-        ({"deploy_image_tag": "v2", "deploy_service": "nope"}, "deploy_service"),
-        ({"deploy_image_tag": "v2", "deploy_build": True}, "deploy_build"),
-        ({"deploy_image_tag": "v2", "deploy_seed_local_images": True, "aws_endpoint_url": ""}, "deploy_seed_local_images"),
-        ({"deploy_image_tag": "v2", "stack_service_deployment_configs": {"api": "missing-config"}},
-         "codedeploy_service_deployment_configs"),
-    ],
-)
-def test_deploy_validation_fails_before_any_call(run_playbook, extra_vars, names):
-    run = run_playbook(DEPLOY, extra_vars)
+DEPLOY_BAD = [
+    ({}, "deploy_image_tag"),
+    ({"deploy_image_tag": "-bad:tag"}, "deploy_image_tag"),
+    ({"deploy_image_tag": None}, "deploy_image_tag"),
+    ({"deploy_image_tag": "v2", "deploy_wait_timeout": -5}, "deploy_wait_timeout"),
+    ({"deploy_image_tag": "v2", "deploy_poll_interval": 0}, "deploy_poll_interval"),
+    ({"deploy_image_tag": "v2", "deploy_wait_timeout": "soon"}, "deploy_wait_timeout"),
+    ({"deploy_image_tag": "v2", "deploy_service": "nope"}, "deploy_service"),
+    ({"deploy_image_tag": "v2", "deploy_build": True}, "deploy_build"),
+    ({"deploy_image_tag": "v2", "deploy_seed_local_images": True, "aws_endpoint_url": ""}, "deploy_seed_local_images"),
+    ({"deploy_image_tag": "v2", "stack_service_deployment_configs": {"api": "missing-config"}},
+     "codedeploy_service_deployment_configs"),
+]
+ROLLBACK_BAD = [({}, "rollback_service"), ({"rollback_service": "nope"}, "rollback_service"),
+                ({"rollback_service": None}, "rollback_service"),
+                ({"rollback_service": "api", "rollback_wait_timeout": 0}, "rollback_wait_timeout"),
+                ({"rollback_service": "api", "rollback_poll_interval": -1}, "rollback_poll_interval")]
+
+
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every bad input's deploy.yml or rollback.yml run: one run of each, a host per input (run_playbook_per_case in
+    tests/conftest.py)."""
+    return {playbook: run_playbook_per_case(playbook, {str(i): case[0] for i, case in enumerate(cases)})
+            for playbook, cases in ((DEPLOY, DEPLOY_BAD), (ROLLBACK, ROLLBACK_BAD))}
+
+
+@pytest.mark.parametrize(("case", "names"), [(str(i), case[1]) for i, case in enumerate(DEPLOY_BAD)],
+                         ids=[f"{variables}-{names}" for variables, names in DEPLOY_BAD])
+def test_deploy_validation_fails_before_any_call(refused, case, names):
+    run = refused[DEPLOY][case]
     assert run.rc != 0
     assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
     assert run.calls == []
 
 
-@pytest.mark.parametrize(
-    ("extra_vars", "names"),
-    [({}, "rollback_service"), ({"rollback_service": "nope"}, "rollback_service"),
-     ({"rollback_service": None}, "rollback_service"),
-     ({"rollback_service": "api", "rollback_wait_timeout": 0}, "rollback_wait_timeout"),
-     ({"rollback_service": "api", "rollback_poll_interval": -1}, "rollback_poll_interval")],
-)
-def test_rollback_validation_fails_before_any_call(run_playbook, extra_vars, names):
-    run = run_playbook(ROLLBACK, extra_vars)
+@pytest.mark.parametrize(("case", "names"), [(str(i), case[1]) for i, case in enumerate(ROLLBACK_BAD)],
+                         ids=[f"{variables}-{names}" for variables, names in ROLLBACK_BAD])
+def test_rollback_validation_fails_before_any_call(refused, case, names):
+    run = refused[ROLLBACK][case]
     assert run.rc != 0
     assert any(names in m for m in run.failure_messages()), run.failure_messages() or run.stdout[-2000:]
     assert run.calls == []

@@ -244,9 +244,16 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("extra", "names"), BAD_INPUTS, ids=[f"{i}-{case[1]}" for i, case in enumerate(BAD_INPUTS)])
-def test_bad_input_fails_before_any_write(run_playbook, extra, names):
-    run = run_playbook(PLAYBOOK, extra)
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every bad input's network.yml run: one run, a host per input (run_playbook_per_case in tests/conftest.py)."""
+    return run_playbook_per_case(PLAYBOOK, {str(i): case[0] for i, case in enumerate(BAD_INPUTS)})
+
+
+@pytest.mark.parametrize(("case", "names"), [(str(i), case[1]) for i, case in enumerate(BAD_INPUTS)],
+                         ids=[f"{i}-{case[1]}" for i, case in enumerate(BAD_INPUTS)])
+def test_bad_input_fails_before_any_write(refused, case, names):
+    run = refused[case]
     assert run.rc != 0
     assert run.writes == []
     assert names in "\n".join(run.failure_messages()) + run.stdout
