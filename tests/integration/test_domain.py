@@ -150,6 +150,11 @@ def test_domain_certificate_is_issued_only_after_its_records_are_written(run_pla
     ({"stack_cloudfront": {"enabled": True},
       "cloudfront_certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"},
      "cloudfront_certificate_arn is not the ARN of an ACM certificate in us-east-1"),
+    # CloudFront's origin name: one of the domain's names (which point at the distribution), or outside the zone.
+    ({"stack_cloudfront": {"enabled": True, "origin_domain_name": "www.app.example.com"}},
+     "domain_origin_name (stack_cloudfront.origin_domain_name) 'www.app.example.com'"),
+    ({"stack_cloudfront": {"enabled": True, "origin_domain_name": "origin.example.net"}},
+     "inside the hosted zone example.com"),
 ])
 def test_domain_bad_inputs_fail_before_any_write(run_playbook, boto, extra, message):
     zone(boto)
