@@ -163,36 +163,49 @@ def test_turned_on_for_a_stack_then_off_the_distribution_goes_and_the_load_balan
         (80, ["0.0.0.0/0"], [])]
 
 
-@pytest.mark.parametrize(("settings", "message"), [
-    ({"enabled": True, "price_class": "PriceClass_Cheap"}, "cloudfront_price_class"),
-    ({"enabled": True, "web_acl_arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/y"}, "stack_cloudfront.web_acl_arn"),
-    ({"enabled": True, "invalidation_paths": ["index.html"]}, "stack_cloudfront.invalidation_paths"),
-    ({"enabled": True, "origin_secret": "short"}, "stack_cloudfront.origin_secret"),
-    ({"enabled": True, "origin_header_name": "X Bad"}, "stack_cloudfront.origin_header_name"),
-    ({"enabled": True, "cache": "all"}, "stack_cloudfront"),
-])
-def test_bad_inputs_fail_before_any_aws_write(run_playbook, settings, message):
-    run = run_playbook(SITE, {"stack_cloudfront": settings})
-    assert run.rc != 0
-    assert any(message in m for m in run.failure_messages()), run.failure_messages()
-    assert run.writes == []
-
-
 USER_CERTIFICATE = f"arn:aws:acm:{REGION}:123456789012:certificate/a1b2c3d4-5678-90ab-cdef-222222222222"
 
-
-@pytest.mark.parametrize(("settings", "message"), [
+# Bad inputs: case -> (the stack's variables, what the failure message names).
+BAD = {
+    "price class not a choice": ({"stack_cloudfront": {"enabled": True, "price_class": "PriceClass_Cheap"}},
+                                 "cloudfront_price_class"),
+    "regional web ACL": ({"stack_cloudfront": {"enabled": True,
+                                               "web_acl_arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/y"}},
+                         "stack_cloudfront.web_acl_arn"),
+    "invalidation path without /": ({"stack_cloudfront": {"enabled": True, "invalidation_paths": ["index.html"]}},
+                                    "stack_cloudfront.invalidation_paths"),
+    "short origin secret": ({"stack_cloudfront": {"enabled": True, "origin_secret": "short"}},
+                            "stack_cloudfront.origin_secret"),
+    "header name with a space": ({"stack_cloudfront": {"enabled": True, "origin_header_name": "X Bad"}},
+                                 "stack_cloudfront.origin_header_name"),
+    "unknown key": ({"stack_cloudfront": {"enabled": True, "cache": "all"}}, "stack_cloudfront"),
     # CloudFront checks the origin's certificate against the name it connects to: the load balancer's *.elb name is in
     # no certificate, so with the user's certificate the user must name the origin.
-    ({"enabled": True}, "stack_cloudfront.origin_domain_name (cloudfront_origin_domain_name) is required with stack_certificate_arn"),
-    ({"enabled": True, "origin_domain_name": "origin.example.com", "origin_protocol_policy": "http-only"},
-     "stack_cloudfront.origin_protocol_policy"),
-    ({"enabled": True, "origin_domain_name": "*.example.com"}, "stack_cloudfront.origin_domain_name"),
-])
-def test_user_certificate_needs_an_origin_name_before_any_aws_write(run_playbook, settings, message):
-    run = run_playbook(SITE, {"stack_certificate_arn": USER_CERTIFICATE, "stack_cloudfront": settings})
+    "user certificate without an origin name": (
+        {"stack_certificate_arn": USER_CERTIFICATE, "stack_cloudfront": {"enabled": True}},
+        "stack_cloudfront.origin_domain_name (cloudfront_origin_domain_name) is required with stack_certificate_arn"),
+    "user certificate with http-only": (
+        {"stack_certificate_arn": USER_CERTIFICATE,
+         "stack_cloudfront": {"enabled": True, "origin_domain_name": "origin.example.com", "origin_protocol_policy": "http-only"}},
+        "stack_cloudfront.origin_protocol_policy"),
+    "user certificate with a wildcard origin name": (
+        {"stack_certificate_arn": USER_CERTIFICATE,
+         "stack_cloudfront": {"enabled": True, "origin_domain_name": "*.example.com"}},
+        "stack_cloudfront.origin_domain_name"),
+}
+
+
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every bad input's site.yml run: one run, a host per input (run_playbook_per_case in tests/conftest.py)."""
+    return run_playbook_per_case(SITE, {case: given[0] for case, given in BAD.items()})
+
+
+@pytest.mark.parametrize("case, message", [(case, given[1]) for case, given in BAD.items()], ids=list(BAD))
+def test_bad_inputs_fail_before_any_aws_write(refused, case, message):
+    run = refused[case]
     assert run.rc != 0
-    assert any(message in m for m in run.failure_messages()), run.failure_messages()
+    assert any(message in m for m in run.failure_messages()), run.failure_messages() or run.stderr[-2000:]
     assert run.writes == []
 
 
