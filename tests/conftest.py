@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,11 +209,13 @@ def run_playbook_per_case(endpoint_server, tmp_path_factory):
     group, with the case's variables as its host variables over inventories/local's group_vars, as a user's
     host_vars would give them. Every playbook runs on the ``stacks`` group where there is one, each host on its
     own: a case fails or passes on its own host. ``calls`` are the whole run's, so a case's ``writes == []`` holds
-    for every case. The endpoint is reset before the run; the run is made once per module and set of cases.
+    for every case. The endpoint is reset before the run, then ``setup(client)`` makes what the cases share (``client``
+    as the ``boto`` fixture's); the run is made once per module and set of cases.
     """
     runs: dict[str, dict[str, PlaybookRun]] = {}
 
-    def run(playbook: str, cases: dict[str, dict], extra_vars: dict | None = None) -> dict[str, PlaybookRun]:
+    def run(playbook: str, cases: dict[str, dict], extra_vars: dict | None = None,
+            setup: Callable | None = None) -> dict[str, PlaybookRun]:
         key = json.dumps([playbook, cases, extra_vars], sort_keys=True, default=str)
         if key not in runs:
             hosts = {f"case{index}": dict(variables, ansible_connection="local",
@@ -221,6 +224,10 @@ def run_playbook_per_case(endpoint_server, tmp_path_factory):
             inventory = tmp_path_factory.mktemp("cases") / "cases.json"
             inventory.write_text(json.dumps({"all": {"children": {"stacks": {"hosts": hosts}}}}))
             endpoint_server.reset()
+            if setup:
+                session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        aws_session_token="testing", region_name=REGION)
+                setup(lambda service: session.client(service, endpoint_url=endpoint_server.url))
             env = dict(os.environ, **endpoint_server.environment(REGION))
             batch = _run_playbook(endpoint_server, env, playbook, extra_vars, inventory=("inventories/local", str(inventory)))
             runs[key] = {case: batch.of_host(f"case{index}") for index, case in enumerate(cases)}

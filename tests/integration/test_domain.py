@@ -134,7 +134,8 @@ def test_domain_certificate_is_issued_only_after_its_records_are_written(run_pla
     assert first_record["time"] <= cert["IssuedAt"].timestamp() <= listener["time"]
 
 
-@pytest.mark.parametrize(("extra", "message"), [
+# Bad inputs, each with what the failure message says.
+BAD = [
     ({"stack_domain": "App.Example.com"}, "domain_name (stack_domain) 'App.Example.com' is not a domain name"),
     ({"stack_domain": "app..example.com"}, "is not a domain name"),
     ({"stack_domain_alternative_names": ["bad_name.example.com"]}, "stack_domain_alternative_names): not domain names"),
@@ -155,10 +156,19 @@ def test_domain_certificate_is_issued_only_after_its_records_are_written(run_pla
      "domain_origin_name (stack_cloudfront.origin_domain_name) 'www.app.example.com'"),
     ({"stack_cloudfront": {"enabled": True, "origin_domain_name": "origin.example.net"}},
      "inside the hosted zone example.com"),
-])
-def test_domain_bad_inputs_fail_before_any_write(run_playbook, boto, extra, message):
-    zone(boto)
-    run = run_playbook(SITE, {**DOMAIN, **extra})
+]
+
+
+@pytest.fixture(scope="module")
+def refused(run_playbook_per_case):
+    """Every bad input's site.yml run against the zone (zone()): one run, a host per input (run_playbook_per_case in
+    tests/conftest.py)."""
+    return run_playbook_per_case(SITE, {str(i): {**DOMAIN, **extra} for i, (extra, _) in enumerate(BAD)}, setup=zone)
+
+
+@pytest.mark.parametrize(("case", "message"), [(str(i), message) for i, (_, message) in enumerate(BAD)])
+def test_domain_bad_inputs_fail_before_any_write(refused, case, message):
+    run = refused[case]
     assert run.rc != 0
     assert any(message in m for m in run.failure_messages()), run.failure_messages() or run.stderr[-2000:]
     assert run.writes == [], run.writes
