@@ -163,10 +163,10 @@ BAD = [
 def refused(run_playbook_per_case):
     """Every bad input's site.yml run against the zone (zone()): one run, a host per input (run_playbook_per_case in
     tests/conftest.py)."""
-    return run_playbook_per_case(SITE, {str(i): {**DOMAIN, **extra} for i, (extra, _) in enumerate(BAD)}, setup=zone)
+    return run_playbook_per_case(SITE, {str(i): {**DOMAIN, **extra} for i, (extra, _message) in enumerate(BAD)}, setup=zone)
 
 
-@pytest.mark.parametrize(("case", "message"), [(str(i), message) for i, (_, message) in enumerate(BAD)])
+@pytest.mark.parametrize(("case", "message"), [(str(i), message) for i, (_extra, message) in enumerate(BAD)])
 def test_domain_bad_inputs_fail_before_any_write(refused, case, message):
     run = refused[case]
     assert run.rc != 0
