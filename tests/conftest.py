@@ -33,7 +33,7 @@ def playbook_env(base: dict) -> dict:
     JSON callback, and the strategy.
 
     The tests run their playbooks under mitogen's ``mitogen_linear`` strategy with one botocore loader per
-    interpreter (tools/fastpath.py): a module costs a call in a warm interpreter instead of a new Python
+    interpreter and no CPU pinning by mitogen (tools/fastpath.py): a module costs a call in a warm interpreter instead of a new Python
     process, the AWS calls are the same (a network converge, idempotence,
     check and teardown: 98 s against 159 s with the stock strategy, measured side by side). Users run the
     stock strategy: ``make molecule`` (converge, release, rollback, destroy) and the AWX tests
@@ -47,7 +47,7 @@ def playbook_env(base: dict) -> dict:
 
 def with_strategy(env: dict, strategy: str) -> dict:
     """``env`` set to run ansible-playbook under ``strategy`` (``linear``, or ``mitogen_linear`` with the botocore
-    cache of tools/botocache: tools/fastpath.py)."""
+    cache of tools/fastpath_site: tools/fastpath.py)."""
     return dict(env, **fastpath.environment(strategy, env))
 
 

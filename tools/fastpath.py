@@ -1,5 +1,5 @@
-"""The fast path for playbooks run on one machine: mitogen's ``mitogen_linear`` strategy and one botocore
-loader per interpreter (tools/botocache).
+"""The fast path for playbooks run on one machine: mitogen's ``mitogen_linear`` strategy, one botocore
+loader per interpreter and no CPU pinning by mitogen (tools/fastpath_site).
 
     eval "$(python tools/fastpath.py)"           # export it into a shell (the Makefile's FAST=1 does)
     python tools/fastpath.py --measure           # botocore clients per second, with and without the cache
@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BOTOCACHE = Path(__file__).resolve().parent / "botocache"
+SITE = Path(__file__).resolve().parent / "fastpath_site"
 SERVICES = ("ec2", "elbv2", "ecs", "logs", "cloudwatch", "iam", "ecr", "codedeploy", "application-autoscaling",
             "sns", "dynamodb", "sts")
 
@@ -31,7 +31,7 @@ def environment(strategy: str = "mitogen_linear", base: dict | None = None) -> d
     import ansible_mitogen  # pylint: disable=import-outside-toplevel
 
     base = os.environ if base is None else base
-    pythonpath = os.pathsep.join(p for p in (str(BOTOCACHE), base.get("PYTHONPATH", "")) if p)
+    pythonpath = os.pathsep.join(p for p in (str(SITE), base.get("PYTHONPATH", "")) if p)
     return {"ANSIBLE_STRATEGY": strategy,
             "ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"),
             "PYTHONPATH": pythonpath}
@@ -45,7 +45,7 @@ def _clients_per_second(cached: bool, rounds: int = 4) -> float:
             "    for name in services:\n"
             "        boto3.session.Session(region_name='us-east-1').client(name, endpoint_url='http://127.0.0.1:9')\n"
             "print(time.perf_counter() - start)\n")
-    env = dict(os.environ, PYTHONPATH=str(BOTOCACHE) if cached else "")
+    env = dict(os.environ, PYTHONPATH=str(SITE) if cached else "")
     seconds = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                    check=True).stdout)
     return rounds * len(SERVICES) / seconds
