@@ -1,6 +1,6 @@
 """The fast path for playbooks run on one machine: mitogen's ``mitogen_linear`` strategy, one botocore
-loader per interpreter, no CPU pinning by mitogen and the installed collections listed once per run
-(tools/fastpath_site).
+loader per interpreter, no CPU pinning by mitogen, the installed collections listed once per run and
+compiled templates kept on disk (tools/fastpath_site).
 
     eval "$(python tools/fastpath.py)"           # export it into a shell (the Makefile's FAST=1 does)
     python tools/fastpath.py --measure           # botocore clients per second, with and without the cache
