@@ -1,13 +1,14 @@
 """The fast path for playbooks run on one machine: mitogen's ``mitogen_linear`` strategy, one botocore
-loader per interpreter, no CPU pinning by mitogen, the installed collections listed once per run and
-compiled templates kept on disk (tools/fastpath_site).
+loader per interpreter, no CPU pinning by mitogen, the installed collections listed once per run, one module
+interpreter per inventory host and compiled templates kept on disk (tools/fastpath_site).
 
     eval "$(python tools/fastpath.py)"           # export it into a shell (the Makefile's FAST=1 does)
     python tools/fastpath.py --measure           # botocore clients per second, with and without the cache
 
 The tests (tests/conftest.py), ``make demo``/``make destroy`` and bench/converge take their environment from
-:func:`environment`, so the three agree. The collection itself needs neither: ``make molecule`` and the AWX
-tests run Ansible's stock strategy as a user without mitogen does.
+:func:`environment`, so the three agree (``make molecule`` too, for its bluegreen-ecs scenario). The collection
+itself needs neither: molecule's bluegreen scenario, the installed-collection test and the AWX tests run Ansible's
+stock strategy as a user without mitogen does.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""tools/fastpath_site: one botocore loader per interpreter and no CPU pinning by mitogen when its directory leads
-PYTHONPATH."""
+"""tools/fastpath_site, when its directory leads PYTHONPATH: one botocore loader per interpreter, no CPU pinning by
+mitogen, the installed collections listed once per run, one module interpreter per inventory host, compiled templates
+kept on disk. Each test of a hook fails without it."""
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -104,6 +106,58 @@ def test_a_mitogen_run_lists_the_installed_collections_once_not_once_per_module_
     assert len(listings.read_text().splitlines()) == 1
 
 
+HOSTS_PLAY = """
+- hosts: all
+  gather_facts: false
+  vars: {ansible_connection: local, ansible_python_interpreter: "{{ ansible_playbook_python }}"}
+  tasks:
+    - {interpreter: {}, register: ran}
+    - ansible.builtin.copy: {content: "{{ ran | to_json }}", dest: "%(out)s/{{ inventory_hostname }}.json"}
+      delegate_to: localhost
+"""
+
+# A module that says which interpreter ran it and when: it holds the interpreter for a second, as a module waiting
+# on its AWS calls does.
+INTERPRETER_MODULE = """
+import os, time
+from ansible.module_utils.basic import AnsibleModule
+module = AnsibleModule(argument_spec={})
+start = time.time()
+time.sleep(1)
+module.exit_json(pid=os.getpid(), start=start, end=time.time())
+"""
+
+
+def _hosts_run(tmp_path: Path, site: str) -> list[dict]:
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "interpreter.py").write_text(INTERPRETER_MODULE)
+    (tmp_path / "play.yml").write_text(HOSTS_PLAY % {"out": out})
+    (tmp_path / "hosts.ini").write_text("stack-a\nstack-b\n")
+    env = dict(os.environ, **dict(fastpath.environment("mitogen_linear"), PYTHONPATH=site),
+               ANSIBLE_DEPRECATION_WARNINGS="false", ANSIBLE_FORKS="2")
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "hosts.ini", "play.yml"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [json.loads((out / f"{host}.json").read_text()) for host in ("stack-a", "stack-b")]
+
+
+def test_each_inventory_host_gets_its_own_interpreter_and_the_hosts_run_side_by_side(tmp_path: Path):
+    """mitogen runs every local host's modules in one interpreter, one call at a time: several stacks in one run took
+    turns. With the site directory each host has its own, and the two hosts' modules overlap in time."""
+    first, second = _hosts_run(tmp_path, str(fastpath.SITE))
+    assert first["pid"] != second["pid"]
+    assert max(first["start"], second["start"]) < min(first["end"], second["end"])
+
+
+def test_without_the_site_directory_the_hosts_share_one_interpreter_in_turn(tmp_path: Path):
+    """What the hook changes, shown on mitogen as it comes (the same play, only PYTHONPATH differs)."""
+    first, second = _hosts_run(tmp_path, "")
+    assert first["pid"] == second["pid"]
+    assert max(first["start"], second["start"]) >= min(first["end"], second["end"])
+
+
 TEMPLATES = """
 import jinja2
 compiled = []
@@ -138,7 +192,7 @@ def test_templates_compiled_by_one_process_are_not_compiled_again_by_the_next(tm
     assert (first, again) == (uncached, f"{values} 0")
 
 
-def test_fastpath_environment_puts_the_cache_first_for_mitogen_only():
+def test_fastpath_environment_puts_the_site_directory_first_for_mitogen_only():
     env = fastpath.environment("mitogen_linear", {"PYTHONPATH": "/elsewhere"})
     assert env["PYTHONPATH"].split(os.pathsep) == [str(fastpath.SITE), "/elsewhere"]
     assert env["ANSIBLE_STRATEGY_PLUGINS"].endswith("ansible_mitogen/plugins/strategy")
