@@ -70,6 +70,7 @@ CASES = {
     "missing cpu": ({"stack_services": [{k: v for k, v in API.items() if k != "cpu"}, WEB]}, "cpu"),
     "path pattern without /": ({"stack_services": services(path_patterns=["api/*"])}, "path_patterns"),
     "test listener on the production port": ({"alb_test_listener_port": 80}, "alb_test_listener_port"),
+    "load balancer name AWS keeps for internal ones": ({"alb_name": "internal-seed"}, "alb_name must be"),
     "ECR KMS encryption without a key": ({"ecr_encryption_type": "KMS"}, "ecr_kms_key"),
     "ECR tag mutability not a choice": ({"ecr_image_tag_mutability": "sometimes"}, "ecr_image_tag_mutability"),
     "autoscaling target above 100": ({"ecs_service_autoscaling_cpu_target": 150}, "ecs_service_autoscaling_cpu_target"),

@@ -1,6 +1,7 @@
 """tools/fastpath_site, when its directory leads PYTHONPATH: one botocore loader per interpreter, no CPU pinning by
 mitogen, the installed collections listed once per run, one module interpreter per inventory host, compiled templates
-kept on disk. Each test of a hook fails without it."""
+kept on disk, a variable rendered once per template, mitogen's module server work kept on disk, a boto3 client made
+once per interpreter. Each test of a hook fails without it."""
 
 import ast
 import json
@@ -34,6 +35,35 @@ def test_a_client_of_the_shared_loader_still_builds_requests():
             "    print(client.meta.endpoint_url, client.meta.service_model.service_name)\n")
     assert _python(code, str(fastpath.SITE)).splitlines() == [
         "https://ecs.us-east-1.amazonaws.com ecs", "https://ecs.eu-west-1.amazonaws.com ecs"]
+
+
+CLIENTS = """
+import os, boto3
+def client(session=None, region="us-east-1", **kwargs):
+    return (session or boto3.session.Session()).client("ecs", region_name=region, endpoint_url="http://127.0.0.1:9",
+                                                        **kwargs)
+first = client()
+same = client() is first
+other_region = client(region="us-east-2") is first
+other_keys = client(aws_access_key_id="a", aws_secret_access_key="b") is first
+own_handlers = boto3.session.Session()
+own_handlers.events.register("before-call.ecs", lambda **kwargs: None)
+session_with_handlers = client(own_handlers) is first
+os.environ["AWS_MAX_ATTEMPTS"] = "3"  # a task's environment
+other_environment = client() is first
+del os.environ["AWS_MAX_ATTEMPTS"]
+first.meta.events.register("before-call.ecs", lambda **kwargs: None)
+after_a_caller_registered = client() is first
+print(same, other_region, other_keys, session_with_handlers, other_environment, after_a_caller_registered)
+"""
+
+
+def test_a_client_is_made_once_per_arguments_and_never_shared_with_handlers_of_its_own():
+    """amazon.aws makes a session and a client per task (~20 ms of CPU each); the site directory hands out the client
+    made before for the same arguments, session and ``AWS_*`` environment, and a new one to a session with event handlers
+    of its own; a client a caller registered a handler on is not handed out again."""
+    assert _python(CLIENTS, "") == "False False False False False False"
+    assert _python(CLIENTS, str(fastpath.SITE)) == "True False False False False False"
 
 
 def test_botocore_is_not_imported_by_the_hook_itself():
@@ -190,6 +220,70 @@ def test_templates_compiled_by_one_process_are_not_compiled_again_by_the_next(tm
     first = _python(TEMPLATES, str(fastpath.SITE), env)
     again = _python(TEMPLATES, str(fastpath.SITE), env)
     assert (first, again) == (uncached, f"{values} 0")
+
+
+NESTED = """
+from ansible._internal._templating._engine import TemplateEngine
+from ansible.template import Templar, trust_as_template
+renders, template = [], TemplateEngine.template
+def counted(self, variable, **kwargs):
+    if variable == "{{ x + 1 }}":
+        renders.append(variable)
+    return template(self, variable, **kwargs)
+TemplateEngine.template = counted
+variables = {name: trust_as_template(value) for name, value in
+             {"base": "{{ x + 1 }}", "mid": "{{ [base, base, base] }}", "top": "{{ [mid, mid, base] }}"}.items()}
+variables["x"] = 1
+templar = Templar(variables=variables)
+first = templar.template(trust_as_template("{{ top }}"))
+variables["x"] = 5  # changed between two top-level templates (as a loop's item is): the next one sees it
+second = templar.template(trust_as_template("{{ [top, base] }}"))
+print([first, second], len(renders))
+"""
+
+
+def test_a_variable_is_rendered_once_per_template_not_once_per_read():
+    """ansible-core 2.19 renders each template, nested ones included, in a fresh lazy copy of the variables: a variable
+    is rendered once per copy that reads it. ``top`` reads ``base`` and ``mid``, which reads ``base`` again: ``base``
+    renders twice for ``{{ top }}`` and three times for ``{{ [top, base] }}``. The site directory renders it once per
+    top-level template, with the same results, and the next top-level template sees variables changed since."""
+    stock = _python(NESTED, "")
+    values, count = stock.rsplit(" ", 1)
+    assert ast.literal_eval(values) == [[[2, 2, 2], [2, 2, 2], 2], [[[6, 6, 6], [6, 6, 6], 6], 6]]
+    assert int(count) == 2 + 3
+    assert _python(NESTED, str(fastpath.SITE), {"SEED_FASTPATH_CACHE": "/nonexistent/seed"}) == f"{values} 2"
+
+
+MODULE_SERVER = """
+import builtins, hashlib, inspect
+compiled, real_compile = [], builtins.compile
+def counted(source, filename, mode, *args, **kwargs):
+    compiled.append(filename)
+    return real_compile(source, filename, mode, *args, **kwargs)
+import mitogen.core, mitogen.master, mitogen.minify
+stripped, strip_comments = [], mitogen.minify.strip_comments
+def counted_strip(tokens):
+    stripped.append(1)
+    return strip_comments(tokens)
+mitogen.minify.strip_comments = counted_strip
+builtins.compile = counted
+related = mitogen.master.ModuleFinder().find_related_imports("mitogen.parent")
+small = mitogen.minify.minimize_source(inspect.getsource(mitogen.core))
+print(related, hashlib.sha256(small.encode()).hexdigest(), len(compiled), len(stripped))
+"""
+
+
+def test_mitogen_module_server_work_done_by_one_run_is_not_done_again_by_the_next(tmp_path: Path):
+    """mitogen's multiplexer compiles each module it serves to find its imports and strips its comments and docstrings
+    (``minimize_source``), every run anew: 1.3 s of CPU in a no-op converge. With the site directory the next
+    process reads both from disk, with the same results."""
+    env = {"SEED_FASTPATH_CACHE": str(tmp_path)}
+    stock = _python(MODULE_SERVER, "")
+    results, counts = stock.rsplit(" ", 2)[0], stock.rsplit(" ", 2)[1:]
+    assert counts == ["1", "1"]
+    assert "mitogen.core" in results
+    assert _python(MODULE_SERVER, str(fastpath.SITE), env) == stock
+    assert _python(MODULE_SERVER, str(fastpath.SITE), env) == f"{results} 0 0"
 
 
 def test_fastpath_environment_puts_the_site_directory_first_for_mitogen_only():
