@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +98,16 @@ class Server:
                 except ValueError:
                     pass
         return out
+
+    def json_log_where(self, match: Callable[[dict], bool], timeout: float = 10) -> dict | None:
+        """The first JSON log line ``match`` accepts, waiting up to ``timeout`` s for it: a server writes its access log
+        line after the response has gone out, so a client may read the log before the line is there."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in self.json_logs() if match(line)), None)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.05)
 
     def stop(self, sig=signal.SIGINT, timeout: float = 15) -> int:
         if self.proc.poll() is None:

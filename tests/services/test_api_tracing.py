@@ -172,7 +172,8 @@ def test_nginx_passes_the_trace_header_through(api_factory, nginx_factory, daemo
     assert segment["parent_id"] == PARENT
     assert segment["annotations"]["request_id"] == r.headers["X-Request-ID"]
     assert segment["http"]["request"]["x_forwarded_for"] is True
-    assert any(line.get("trace_id") == f"Root={ROOT};Parent={PARENT};Sampled=1" for line in web.json_logs())
+    assert web.json_log_where(lambda line: line.get("trace_id") == f"Root={ROOT};Parent={PARENT};Sampled=1"), \
+        web.log_lines()[-5:]
 
 
 def test_the_segments_are_what_x_rays_put_trace_segments_takes(api_factory, daemon, boto):

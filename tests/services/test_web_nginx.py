@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 
 import requests
 from svc_helpers import WEB_DIR, assert_error
@@ -76,7 +75,8 @@ def test_api_proxied_with_request_id(web, api):
     r2 = requests.get(web.url + "/api/health")
     rid = r2.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", rid)
-    time.sleep(0.3)
+    assert api.json_log_where(lambda e: e.get("request_id") == rid), api.log_lines()[-5:]
+    assert web.json_log_where(lambda e: e.get("logger") == "nginx.access" and e.get("request_id") == rid)
     api_ids = {e.get("request_id") for e in api.json_logs()}
     assert {"via-nginx-1", rid} <= api_ids
     nginx_lines = [e for e in web.json_logs() if e.get("logger") == "nginx.access"]

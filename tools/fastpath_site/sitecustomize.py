@@ -137,19 +137,19 @@ def _reuse_clients(session_module):
         return value
 
     def reused_client(self, *args, **kwargs):
-        if not plain_session:
-            plain_session.append(handlers(session_module.Session()))
-        if any(name.startswith("_ANSIBLE_PLACEBO") for name in os.environ) or handlers(self) != plain_session[0]:
-            return client(self, *args, **kwargs)  # a session with handlers of its own (placebo's, a caller's)
-        given = self._session._credentials  # pylint: disable=protected-access
         try:
+            if not plain_session:
+                plain_session.append(handlers(session_module.Session()))
+            if any(name.startswith("_ANSIBLE_PLACEBO") for name in os.environ) or handlers(self) != plain_session[0]:
+                return client(self, *args, **kwargs)  # a session with handlers of its own (placebo's, a caller's)
+            given = self._session._credentials  # pylint: disable=protected-access
             key = (self.profile_name, self._session.get_config_variable("region"),  # pylint: disable=protected-access
                    None if given is None else tuple(given.get_frozen_credentials()),
                    tuple(plain(value) for value in args), tuple(sorted((k, plain(v)) for k, v in kwargs.items())),
                    tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
             found = made.get(key)
-        except TypeError:
-            return client(self, *args, **kwargs)
+        except Exception:  # pylint: disable=broad-exception-caught  # (a profile that does not exist, an unhashable
+            return client(self, *args, **kwargs)  # argument): boto3 makes the client, or raises its own error
         if found is None:
             found = made[key] = client(self, *args, **kwargs)
             events = found.meta.events
