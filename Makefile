@@ -173,7 +173,7 @@ services: setup  ## API/web through the real WSGI server (granian), nginx, Chrom
 # network) beside the checks, two at a time (the machine's cores); then integration (one pytest worker per core)
 # beside molecule (one ansible-playbook at a time) and the service tests. The integration tests leave a core
 # idle a fifth of their time (waits on tasks, health checks, canaries; vmstat: 22 % idle), which molecule and the
-# service tests fill: on 2 cores `make test` took 32.5 min with them after integration, 30.7 min beside it.
+# service tests fill: on 2 cores `make test` took 32.5 min with them after integration, 30.2 min beside it.
 # -O prints each stage's output whole when it ends. The images come before integration: the data plane tests run
 # the demo's images (built once per source hash).
 test: system-deps  ## every test (installs what it needs)

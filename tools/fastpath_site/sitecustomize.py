@@ -148,8 +148,9 @@ def _reuse_clients(session_module):
                    tuple(plain(value) for value in args), tuple(sorted((k, plain(v)) for k, v in kwargs.items())),
                    tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
             found = made.get(key)
-        except Exception:  # pylint: disable=broad-exception-caught  # (a profile that does not exist, an unhashable
-            return client(self, *args, **kwargs)  # argument): boto3 makes the client, or raises its own error
+        # a profile that does not exist, an argument that is not hashable: boto3 makes the client, or raises its own error
+        except Exception:  # noqa: BLE001  # pylint: disable=broad-exception-caught
+            return client(self, *args, **kwargs)
         if found is None:
             found = made[key] = client(self, *args, **kwargs)
             events = found.meta.events

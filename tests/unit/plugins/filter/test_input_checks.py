@@ -72,6 +72,17 @@ def test_unknown_regions_are_named(region):
     assert aws.aws_region_problem(region)
 
 
+def test_the_regions_read_are_botocores_own_with_or_without_its_session(monkeypatch, tmp_path):
+    """The filter reads botocore's endpoints.json itself (its session's import costs 0.1 s in each worker), or through
+    the session where AWS_DATA_PATH adds data paths: the partitions are botocore's either way."""
+    import botocore.session  # pylint: disable=import-outside-toplevel
+
+    botocores = botocore.session.get_session().get_data("endpoints")["partitions"]
+    assert aws._partitions() == botocores  # pylint: disable=protected-access
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    assert aws._partitions() == botocores  # pylint: disable=protected-access
+
+
 ASM = "arn:aws:secretsmanager:us-east-1:123456789012:secret:seed/db-AbCdEf"
 SSM = "arn:aws:ssm:us-east-1:123456789012:parameter/seed/api/token"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/0f3e2c1a-1111-2222-3333-444455556666"
