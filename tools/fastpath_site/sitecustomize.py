@@ -137,20 +137,23 @@ def _reuse_clients(session_module):
         return value
 
     def reused_client(self, *args, **kwargs):
+        key = None  # not reused: a session with handlers of its own (placebo's, a caller's)
         try:
             if not plain_session:
                 plain_session.append(handlers(session_module.Session()))
-            if any(name.startswith("_ANSIBLE_PLACEBO") for name in os.environ) or handlers(self) != plain_session[0]:
-                return client(self, *args, **kwargs)  # a session with handlers of its own (placebo's, a caller's)
-            given = self._session._credentials  # pylint: disable=protected-access
-            key = (self.profile_name, self._session.get_config_variable("region"),  # pylint: disable=protected-access
-                   None if given is None else tuple(given.get_frozen_credentials()),
-                   tuple(plain(value) for value in args), tuple(sorted((k, plain(v)) for k, v in kwargs.items())),
-                   tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
-            found = made.get(key)
+            if not any(name.startswith("_ANSIBLE_PLACEBO") for name in os.environ) and handlers(self) == plain_session[0]:
+                given = self._session._credentials  # pylint: disable=protected-access
+                key = (self.profile_name, self._session.get_config_variable("region"),  # pylint: disable=protected-access
+                       None if given is None else tuple(given.get_frozen_credentials()),
+                       tuple(plain(value) for value in args), tuple(sorted((k, plain(v)) for k, v in kwargs.items())),
+                       tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
+                hash(key)
         # a profile that does not exist, an argument that is not hashable: boto3 makes the client, or raises its own error
         except Exception:  # noqa: BLE001  # pylint: disable=broad-exception-caught
+            key = None
+        if key is None:
             return client(self, *args, **kwargs)
+        found = made.get(key)
         if found is None:
             found = made[key] = client(self, *args, **kwargs)
             events = found.meta.events
@@ -275,19 +278,21 @@ def _cache_compiled_templates(jinja_bits):
     environment.compile = compile_cached
 
 
-def _cache_module_server_work(module):
-    """mitogen.master / ansible_mitogen.module_finder: their ``compile`` (a module's source compiled to find its
-    imports) and mitogen's ``minimize_source`` (a module's source without comments and docstrings) kept on disk."""
+def _mitogen_cache():
+    """The directory of what mitogen's multiplexer works out from a module's source, and the key of a value of it."""
     import hashlib  # pylint: disable=import-outside-toplevel
-    import marshal  # pylint: disable=import-outside-toplevel
 
     import mitogen  # pylint: disable=import-outside-toplevel
-    import mitogen.minify  # pylint: disable=import-outside-toplevel
 
     directory = _cache_directory("mitogen", f"{'.'.join(map(str, mitogen.__version__))}-{sys.implementation.cache_tag}")
+    return directory, lambda *parts: hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
-    def digest(*parts):
-        return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+def _cache_compiles(module):
+    """mitogen.master / ansible_mitogen.module_finder: the ``compile`` of a module's source (to find its imports)."""
+    import marshal  # pylint: disable=import-outside-toplevel
+
+    directory, digest = _mitogen_cache()
 
     def compile_cached(source, filename, mode, *args, **kwargs):
         if args or kwargs or not isinstance(source, (str, bytes)):
@@ -296,14 +301,18 @@ def _cache_module_server_work(module):
                         lambda: compile(source, filename, mode), marshal.dump, marshal.load)
 
     module.compile = compile_cached
-    minimize_source = getattr(mitogen.minify.minimize_source, "__wrapped__", mitogen.minify.minimize_source)
+
+
+def _cache_minimized(minify):
+    """mitogen.minify: ``minimize_source`` (a module's source without comments and docstrings)."""
+    directory, digest = _mitogen_cache()
+    minimize_source = minify.minimize_source
 
     def minimize_source_cached(source):
         return _on_disk(directory, digest("minimize", source), lambda: minimize_source(source),
                         lambda text, file: file.write(text.encode("utf-8")), lambda file: file.read().decode("utf-8"))
 
-    minimize_source_cached.__wrapped__ = minimize_source
-    mitogen.minify.minimize_source = minimize_source_cached
+    minify.minimize_source = minimize_source_cached
 
 
 def _render_variables_once(jinja_bits):
@@ -346,8 +355,8 @@ def _run_next_sitecustomize():
 for _name, _patch in (("botocore.session", _share_loaders), ("boto3.session", _reuse_clients), ("ansible_mitogen.affinity", _unpin),
                       ("ansible_mitogen.strategy", _list_collections_once),
                       ("ansible_mitogen.connection", _interpreter_per_host),
-                      ("mitogen.master", _cache_module_server_work),
-                      ("ansible_mitogen.module_finder", _cache_module_server_work),
+                      ("mitogen.minify", _cache_minimized), ("mitogen.master", _cache_compiles),
+                      ("ansible_mitogen.module_finder", _cache_compiles),
                       ("ansible._internal._templating._jinja_bits", _templating)):
     if _name not in sys.modules:
         sys.meta_path.insert(0, _AfterExecHook(_name, _patch))
