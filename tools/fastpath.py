@@ -1,6 +1,7 @@
 """The fast path for playbooks run on one machine: mitogen's ``mitogen_linear`` strategy, one botocore
 loader per interpreter, no CPU pinning by mitogen, the installed collections listed once per run, one module
-interpreter per inventory host and compiled templates kept on disk (tools/fastpath_site).
+interpreter per inventory host, compiled templates kept on disk, and the rest of tools/fastpath_site's hooks (its
+docstring lists them all, the plugins the workers load loaded by the controller among them).
 
     eval "$(python tools/fastpath.py)"           # export it into a shell (the Makefile's FAST=1 does)
     python tools/fastpath.py --measure           # botocore clients per second, with and without the cache
