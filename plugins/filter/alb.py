@@ -20,14 +20,19 @@ from collections.abc import Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+
+def _flag(value):
+    return str(boolean(value)).lower()
+
+
 # elb_application_lb argument -> (load balancer attribute as the info module names it, its form in the attribute)
 _ATTRIBUTES = {
-    "access_logs_enabled": ("access_logs_s3_enabled", lambda v: str(boolean(v)).lower()),
+    "access_logs_enabled": ("access_logs_s3_enabled", _flag),
     "access_logs_s3_bucket": ("access_logs_s3_bucket", str),
     "access_logs_s3_prefix": ("access_logs_s3_prefix", str),
-    "deletion_protection": ("deletion_protection_enabled", lambda v: str(boolean(v)).lower()),
+    "deletion_protection": ("deletion_protection_enabled", _flag),
     "idle_timeout": ("idle_timeout_timeout_seconds", lambda v: str(int(v))),
-    "http_drop_invalid_header_fields": ("routing_http_drop_invalid_header_fields_enabled", lambda v: str(boolean(v)).lower()),
+    "http_drop_invalid_header_fields": ("routing_http_drop_invalid_header_fields_enabled", _flag),
 }
 _ARGUMENTS = {"subnets", "security_groups", "tags", "listeners", *_ATTRIBUTES}
 _LISTENER_KEYS = {"Protocol", "Port", "Certificates", "SslPolicy", "DefaultActions", "Rules"}
@@ -138,9 +143,15 @@ def _rules_in_sync(current_rules, rules):
     to add, reorder, modify or delete."""
     to_add = list(rules)
     for current in current_rules:
-        # a rule the module keeps as it is takes its match out of the running; any other outcome is a change
-        match = next((new for new in to_add if _rule_changes(current, new) in ([], ["Priority"])), None)
-        if match is None or _rule_changes(current, match):
+        # the module pairs a rule with the first one it would keep or only reorder; kept, the pair leaves the running;
+        # reordered, unpaired (deleted) or changed is a change
+        match, changes = None, None
+        for new in to_add:
+            changes = _rule_changes(current, new)
+            if changes in ([], ["Priority"]):
+                match = new
+                break
+        if match is None or changes:
             return False
         to_add.remove(match)
     return not to_add
